@@ -1,0 +1,59 @@
+using System.CommandLine;
+using TorchVisionModels;
+using static TorchSharp.torch;
+
+namespace Inference.Commands;
+
+/// <summary><c>info</c>: builds an architecture and prints its size and each stage's output shape.</summary>
+static class InfoCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelOptions();
+        var inputSize = new Option<int>("--input-size")
+        {
+            Description = "Height and width of the probe image",
+            DefaultValueFactory = _ => 224,
+        };
+        inputSize.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < 32)
+                result.AddError("--input-size must be at least 32: the network downsamples by 32");
+        });
+
+        var command = new Command("info", "Show an architecture's parameters and the shape after each stage.");
+        foreach (var option in model.All)
+            command.Options.Add(option);
+        command.Options.Add(inputSize);
+        command.SetAction(result => UserErrors.Report(() =>
+        {
+            using var resnet = model.Build(result);
+            Print(result.GetValue(model.Model)!, resnet, result.GetValue(inputSize));
+            return 0;
+        }));
+        return command;
+    }
+
+    static void Print(string name, ResNet model, int size)
+    {
+        var parameters = model.parameters().Sum(p => p.numel());
+        Console.WriteLine($"{name}: {parameters:N0} parameters, {model.state_dict().Count} state_dict entries");
+
+        model.eval();
+        using var _ = no_grad();
+        using var scope = NewDisposeScope();
+        var x = randn(1, 3, size, size);
+        Console.WriteLine($"  {"input",-8} {Shape(x)}");
+        x = model.maxpool.call(model.relu.call(model.bn1.call(model.conv1.call(x))));
+        Console.WriteLine($"  {"stem",-8} {Shape(x)}");
+        foreach (var (stage, layer) in new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) })
+        {
+            x = layer.call(x);
+            Console.WriteLine($"  {stage,-8} {Shape(x)}");
+        }
+        x = model.fc.call(flatten(model.avgpool.call(x), 1));
+        Console.WriteLine($"  {"fc",-8} {Shape(x)}");
+    }
+
+    static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";
+}

@@ -1,0 +1,17 @@
+using static TorchSharp.torch;
+
+namespace TorchVisionModels;
+
+/// <summary>
+/// The block a <see cref="ResNet"/> stacks. Python passes the block class itself and reads its
+/// <c>expansion</c> class attribute; C# passes this pair: <see cref="BasicBlock.type"/> or <see cref="Bottleneck.type"/>.
+/// </summary>
+/// <param name="expansion">How many times wider the block's output is than its <c>planes</c>.</param>
+/// <param name="create">The block's constructor.</param>
+public sealed record BlockType(long expansion, BlockType.Constructor create)
+{
+    /// <summary>The signature shared by <see cref="BasicBlock"/>'s and <see cref="Bottleneck"/>'s constructors.</summary>
+    public delegate nn.Module<Tensor, Tensor> Constructor(
+        long inplanes, long planes, long stride, nn.Module<Tensor, Tensor>? downsample,
+        long groups, long base_width, long dilation, NormLayer? norm_layer);
+}
