@@ -18,6 +18,7 @@ Runs on Debian's python3-torch 1.13 / python3-torchvision 0.14 and on current Py
 """
 
 import argparse
+import collections
 import json
 import os
 import sys
@@ -144,6 +145,153 @@ def forward_outputs(directory):
                    os.path.join(directory, f"forward_{case}.io.pt"))
 
 
+def write_safetensors(tensors, path, metadata=None):
+    """safetensors without the safetensors package (not packaged for Debian 12): the format is a JSON header."""
+    dtypes = {torch.float64: "F64", torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16",
+              torch.int64: "I64", torch.int32: "I32", torch.int16: "I16", torch.int8: "I8", torch.uint8: "U8",
+              torch.bool: "BOOL"}
+    header, blobs, offset = {"__metadata__": metadata or {"format": "pt"}}, [], 0
+    for key, tensor in tensors.items():
+        blob = tensor.detach().contiguous().view(torch.uint8).numpy().tobytes() if tensor.dim() else \
+            tensor.detach().reshape(1).view(torch.uint8).numpy().tobytes()
+        header[key] = {"dtype": dtypes[tensor.dtype], "shape": list(tensor.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    encoded = json.dumps(header).encode()
+    encoded += b" " * (-len(encoded) % 8)
+    with open(path, "wb") as f:
+        f.write(len(encoded).to_bytes(8, "little"))
+        f.write(encoded)
+        for blob in blobs:
+            f.write(blob)
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    dtypes = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
+              "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
+              "BOOL": torch.bool}
+    body = data[8 + length:]
+    result = {}
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        raw = torch.frombuffer(bytearray(body[begin:end]), dtype=torch.uint8)
+        result[key] = raw.view(dtypes[entry["dtype"]]).reshape(entry["shape"])
+    return result
+
+
+class Exploit:
+    """A pickle that would run a shell command if unpickled by Python's pickle: the C# reader must not."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch '{self.marker}'",)
+
+
+def serialization(directory):
+    """One resnet18 state dict in every format and wrapping a user may bring, plus files that are not checkpoints."""
+    out = os.path.join(directory, "serialization")
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(SEED)
+    model = resnet.resnet18()
+    randomize_norms(model, torch.Generator().manual_seed(SEED + 2))
+    sd = model.state_dict()
+    torch.save(sd, os.path.join(out, "resnet18.pth"))
+    for name, dtype in (("fp16", torch.float16), ("bf16", torch.bfloat16), ("fp64", torch.float64)):
+        torch.save({k: v.to(dtype) if v.is_floating_point() else v for k, v in sd.items()}, os.path.join(out, f"resnet18_{name}.pth"))
+
+    # Views and shared storages: every tensor a view of one flat storage; fc.weight a transposed (non-contiguous) view.
+    flat = torch.cat([v.reshape(-1).to(torch.float32) for v in sd.values() if v.is_floating_point()])
+    shared, offset = collections.OrderedDict(), 0
+    for k, v in sd.items():
+        if v.is_floating_point():
+            shared[k] = flat[offset:offset + v.numel()].view(v.shape)
+            offset += v.numel()
+        else:
+            shared[k] = v
+    shared["fc.weight"] = sd["fc.weight"].t().contiguous().t()
+    assert not shared["fc.weight"].is_contiguous()
+    torch.save(shared, os.path.join(out, "resnet18_views.pth"))
+
+    write_safetensors(sd, os.path.join(out, "resnet18.safetensors"))
+    torch.save({"epoch": 7, "args": argparse.Namespace(lr=0.1), "state_dict": sd}, os.path.join(out, "resnet18_checkpoint_state_dict.pth"))
+    torch.save({"model": {"module." + k: v for k, v in sd.items()}, "optimizer": {"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]}},
+               os.path.join(out, "resnet18_checkpoint_model_ddp.pth"))
+    torch.save(sd, os.path.join(out, "resnet18_legacy.pth"), _use_new_zipfile_serialization=False)
+    torch.save(model, os.path.join(out, "resnet18_whole_model.pth"))
+    torch.save(Exploit(os.path.abspath(os.path.join(out, "exploit-ran"))), os.path.join(out, "exploit.pth"))
+    torch.save({"epoch": 7, "lr": 0.1}, os.path.join(out, "no_tensors.pth"))
+
+    missing = collections.OrderedDict((k, v) for k, v in sd.items() if not k.startswith("layer4.1."))
+    missing["extra.weight"] = torch.zeros(3)
+    missing["fc.weight"] = torch.zeros(10, 512)
+    torch.save(missing, os.path.join(out, "resnet18_mismatched.pth"))
+
+    with open(os.path.join(out, "resnet18.pth"), "rb") as f:
+        whole = f.read()
+    with open(os.path.join(out, "truncated.pth"), "wb") as f:
+        f.write(whole[: len(whole) // 2])
+    with open(os.path.join(out, "random.bin"), "wb") as f:
+        f.write(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(SEED), dtype=torch.uint8).numpy().tobytes())
+    from PIL import Image
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(os.path.join(out, "image.jpg"))
+
+
+# Training parity: from the same weights and batch, PyTorch's train-mode output, BatchNorm statistics after it,
+# every gradient of cross_entropy, and the parameters after each of two SGD and two AdamW steps.
+TRAINING_CASES = ["resnet18", "resnet50", "resnext50_32x4d"]
+SGD = dict(lr=0.1, momentum=0.9, weight_decay=1e-4)
+ADAMW = dict(lr=1e-3, weight_decay=1e-2)
+
+
+def training(directory):
+    for arch in TRAINING_CASES:
+        torch.manual_seed(SEED)
+        generator = torch.Generator().manual_seed(SEED + 3)
+        model = builder(arch)()
+        randomize_norms(model, generator)
+        initial = {k: v.clone() for k, v in model.state_dict().items()}
+        x = torch.rand([2, 3, 128, 128], generator=generator) * 2 - 1
+        target = torch.tensor([3, 917])
+        result = {"input": x, "target": target}
+
+        model.train()
+        output = model(x)
+        loss = torch.nn.functional.cross_entropy(output, target)
+        loss.backward()
+        result["output"] = output.detach()
+        result["loss"] = loss.detach()
+        for k, v in model.state_dict().items():
+            if "running_" in k or "num_batches_tracked" in k:
+                result["buffers." + k] = v.clone()
+        for k, p in model.named_parameters():
+            result["grad." + k] = p.grad.clone()
+
+        # Each optimizer's steps, with the gradients each step used: the C# side replays the same gradients to
+        # compare the update rules exactly, and its own gradients for the first step end to end.
+        for name, make in (("sgd", lambda ps: torch.optim.SGD(ps, **SGD)), ("adamw", lambda ps: torch.optim.AdamW(ps, **ADAMW))):
+            model.load_state_dict(initial)
+            optimizer = make(model.parameters())
+            for step in (1, 2):
+                optimizer.zero_grad()
+                torch.nn.functional.cross_entropy(model(x), target).backward()
+                for k, p in model.named_parameters():
+                    result[f"{name}.grad{step}.{k}"] = p.grad.clone()
+                optimizer.step()
+                for k, p in model.named_parameters():
+                    result[f"{name}.step{step}.{k}"] = p.detach().clone()
+
+        torch.save(initial, os.path.join(directory, f"training_{arch}.weights.pt"))
+        torch.save(result, os.path.join(directory, f"training_{arch}.expected.pt"))
+
+
 def write_json(directory, name, value):
     with open(os.path.join(directory, name), "w") as f:
         json.dump(value, f, indent=1)
@@ -155,6 +303,8 @@ def fixtures(directory):
     architectures(directory)
     initial_weights(directory)
     forward_outputs(directory)
+    serialization(directory)
+    training(directory)
     write_json(directory, "versions.json", {"torch": torch.__version__, "torchvision": torchvision.__version__})
     print(f"wrote fixtures to {directory} (torch {torch.__version__}, torchvision {torchvision.__version__})")
 

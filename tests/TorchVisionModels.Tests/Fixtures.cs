@@ -1,7 +1,7 @@
-using System.Collections;
+using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using TorchSharp.PyBridge;
+using TorchVisionModels.Serialization;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Tests;
@@ -9,8 +9,10 @@ namespace TorchVisionModels.Tests;
 /// <summary>PyTorch's ground truth, written by scripts/export_weights.py --fixtures before the tests build.</summary>
 static class Fixtures
 {
-    public static readonly string Directory = typeof(Fixtures).Assembly
-        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "Fixtures").Value!;
+    public static readonly string Directory = Metadata("Fixtures");
+
+    static string Metadata(string key) => typeof(Fixtures).Assembly
+        .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 
     public static string PathOf(string name)
     {
@@ -22,25 +24,47 @@ static class Fixtures
 
     public static JsonElement Json(string name) => JsonDocument.Parse(File.ReadAllText(PathOf(name))).RootElement;
 
-    /// <summary>A flat dict of tensors saved by torch.save.</summary>
+    /// <summary>A dict of tensors saved by torch.save, read by the library's own reader.</summary>
     public static Dictionary<string, Tensor> Tensors(string name)
     {
-        var table = PyTorchUnpickler.UnpickleStateDict(PathOf(name));
-        return table.Cast<DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (Tensor)e.Value!);
+        using var file = CheckpointFile.Open(PathOf(name));
+        return ((PickleDictionary)file.Contents!).ToDictionary(kv => (string)kv.Key, kv => ((StoredTensor)kv.Value!).Read());
     }
 
-    /// <summary>Copies a PyTorch state dict into the model; the key sets must be equal.</summary>
-    public static void LoadInto(nn.Module model, string name)
+    /// <summary>Loads a PyTorch state dict into the model, strictly.</summary>
+    public static void LoadInto(nn.Module model, string name) => model.load_state_dict(PathOf(name));
+
+    /// <summary>Runs a script of scripts/ with the PyTorch interpreter; returns its exit code and output.</summary>
+    public static (int exitCode, string output) RunPython(string script, params string[] arguments)
     {
-        var source = Tensors(name);
-        var target = model.state_dict();
-        Assert.Equal(source.Keys.Order(), target.Keys.Order());
-        using (no_grad())
-        {
-            foreach (var (key, tensor) in target)
-                tensor.copy_(source[key]);
-        }
-        foreach (var tensor in source.Values)
+        var start = new ProcessStartInfo(Metadata("Python")) { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(Metadata("Scripts"), script));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var output = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, output + stderr.Result);
+    }
+
+    public static bool BitIdentical(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        return a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+    }
+
+    /// <summary>Largest absolute difference relative to the largest absolute reference value.</summary>
+    public static double RelativeError(Tensor actual, Tensor expected)
+    {
+        using var scope = NewDisposeScope();
+        var scale = expected.to(float64).abs().max().item<double>();
+        return (actual.to(float64) - expected.to(float64)).abs().max().item<double>() / (scale == 0 ? 1 : scale);
+    }
+
+    public static void DisposeAll(IEnumerable<Tensor> tensors)
+    {
+        foreach (var tensor in tensors)
             tensor.Dispose();
     }
 }

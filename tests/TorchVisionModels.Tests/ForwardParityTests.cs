@@ -27,19 +27,12 @@ public class ForwardParityTests
             model.eval();
             using var eval = model.call(io["input"]);
             Assert.Equal(io["eval"].shape, eval.shape);
-            Assert.InRange(RelativeError(eval, io["eval"]), 0, Tolerance);
+            Assert.InRange(Fixtures.RelativeError(eval, io["eval"]), 0, Tolerance);
 
             model.train();
             using var train = model.call(io["input"]);
-            Assert.InRange(RelativeError(train, io["train"]), 0, Tolerance);
+            Assert.InRange(Fixtures.RelativeError(train, io["train"]), 0, Tolerance);
         }
-        foreach (var tensor in io.Values)
-            tensor.Dispose();
-    }
-
-    static double RelativeError(Tensor actual, Tensor expected)
-    {
-        using var scope = NewDisposeScope();
-        return (actual - expected).abs().max().item<float>() / (double)expected.abs().max().item<float>();
+        Fixtures.DisposeAll(io.Values);
     }
 }

@@ -19,16 +19,9 @@ public class InitializationTests
         var actual = model.state_dict();
 
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        var different = actual.Where(kv => !BitIdentical(kv.Value, expected[kv.Key])).Select(kv => kv.Key).ToList();
+        var different = actual.Where(kv => !Fixtures.BitIdentical(kv.Value, expected[kv.Key])).Select(kv => kv.Key).ToList();
         Assert.Empty(different);
-        foreach (var tensor in expected.Values)
-            tensor.Dispose();
-    }
-
-    static bool BitIdentical(Tensor a, Tensor b)
-    {
-        using var scope = NewDisposeScope();
-        return a.dtype == b.dtype && a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+        Fixtures.DisposeAll(expected.Values);
     }
 
     [Fact]
