@@ -4,6 +4,10 @@ model accepts it with load_state_dict(strict=True), and every tensor is bit-iden
 
     check_state_dict.py FILE --model resnet18 --reference REFERENCE.pth [--num-classes N]
 
+With --optimizer sgd|adamw, FILE is a training checkpoint ({"model", "optimizer", "epoch", "metadata"}): its model
+must load strictly and its optimizer state into a torch.optim optimizer over the model's parameters, with a state
+entry (same shapes) for every parameter; REFERENCE is then not compared.
+
 Exits 0 and prints "ok" when all holds; otherwise prints what differs and exits 1.
 """
 
@@ -19,12 +23,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("file")
     parser.add_argument("--model", required=True)
-    parser.add_argument("--reference", required=True)
+    parser.add_argument("--reference")
+    parser.add_argument("--optimizer", choices=["sgd", "adamw"])
     parser.add_argument("--num-classes", type=int, default=1000)
     args = parser.parse_args()
 
-    state = read_safetensors(args.file) if args.file.endswith(".safetensors") else torch.load(args.file)
     model = builder(args.model)(num_classes=args.num_classes)
+    if args.optimizer:
+        check_checkpoint(args.file, model, args.optimizer)
+        return
+    state = read_safetensors(args.file) if args.file.endswith(".safetensors") else torch.load(args.file)
     model.load_state_dict(state, strict=True)
     reference = torch.load(args.reference)
     problems = [k for k in reference if k not in state or state[k].dtype != reference[k].dtype or not torch.equal(state[k], reference[k])]
@@ -34,6 +42,21 @@ def main():
         print("differs: " + ", ".join(problems))
         sys.exit(1)
     print("ok")
+
+
+def check_checkpoint(path, model, name):
+    checkpoint = torch.load(path)
+    model.load_state_dict(checkpoint["model"], strict=True)
+    parameters = list(model.parameters())
+    optimizer = torch.optim.SGD(parameters, lr=1) if name == "sgd" else torch.optim.AdamW(parameters)
+    optimizer.load_state_dict(checkpoint["optimizer"])
+    missing = [i for i, p in enumerate(parameters) if p not in optimizer.state]
+    wrong = [i for i, p in enumerate(parameters) if p in optimizer.state and any(
+        torch.is_tensor(v) and v.dim() > 0 and v.shape != p.shape for v in optimizer.state[p].values())]
+    if missing or wrong:
+        print(f"differs: no state for parameters {missing}, wrong shapes for {wrong}")
+        sys.exit(1)
+    print(f"ok epoch={checkpoint['epoch']} lr={optimizer.param_groups[0]['lr']}")
 
 
 if __name__ == "__main__":

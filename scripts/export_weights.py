@@ -109,6 +109,12 @@ FORWARD_CASES = {
                                input=[2, 3, 128, 128]),
     "resnet18_frozenbn": dict(arch="resnet18", kwargs={"norm_layer": FrozenBatchNorm2d}, input=[2, 3, 128, 128]),
     "resnet50_num_classes_10": dict(arch="resnet50", kwargs={"num_classes": 10}, input=[2, 3, 128, 128]),
+    # The deep ones in eval mode only, on small inputs: layer4 is 2x2, too few values for train-mode statistics.
+    "resnet101": dict(arch="resnet101", kwargs={}, input=[1, 3, 64, 64], train=False),
+    "resnet152": dict(arch="resnet152", kwargs={}, input=[1, 3, 64, 64], train=False),
+    "resnext101_32x8d": dict(arch="resnext101_32x8d", kwargs={}, input=[1, 3, 64, 64], train=False),
+    "resnext101_64x4d": dict(arch="resnext101_64x4d", kwargs={}, input=[1, 3, 64, 64], train=False),
+    "wide_resnet101_2": dict(arch="wide_resnet101_2", kwargs={}, input=[1, 3, 64, 64], train=False),
 }
 
 
@@ -135,14 +141,15 @@ def forward_outputs(directory):
         randomize_norms(model, generator)
         x = torch.rand(spec["input"], generator=generator) * 2 - 1
         torch.save(model.state_dict(), os.path.join(directory, f"forward_{case}.weights.pt"))
+        io = {"input": x}
         model.eval()
         with torch.no_grad():
-            eval_out = model(x)
-        model.train()
-        with torch.no_grad():
-            train_out = model(x)
-        torch.save({"input": x, "eval": eval_out, "train": train_out},
-                   os.path.join(directory, f"forward_{case}.io.pt"))
+            io["eval"] = model(x)
+        if spec.get("train", True):
+            model.train()
+            with torch.no_grad():
+                io["train"] = model(x)
+        torch.save(io, os.path.join(directory, f"forward_{case}.io.pt"))
 
 
 def write_safetensors(tensors, path, metadata=None):

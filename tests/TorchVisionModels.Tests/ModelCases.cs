@@ -21,10 +21,8 @@ static class ModelCases
     public static ResNet Case(string name) => name switch
     {
         "resnet18" or "resnet18_nonsquare" => Build("resnet18"),
-        "resnet34" => Build("resnet34"),
-        "resnet50" => Build("resnet50"),
-        "resnext50_32x4d" => Build("resnext50_32x4d"),
-        "wide_resnet50_2" => Build("wide_resnet50_2"),
+        "resnet34" or "resnet50" or "resnet101" or "resnet152" or "resnext50_32x4d" or "resnext101_32x8d"
+            or "resnext101_64x4d" or "wide_resnet50_2" or "wide_resnet101_2" => Build(name),
         "resnet18_zero_init_residual" => Build("resnet18", zero_init_residual: true),
         "resnet50_zero_init_residual" => Build("resnet50", zero_init_residual: true),
         "resnet50_dilation_ftt" => Build("resnet50", replace_stride_with_dilation: [false, true, true]),

@@ -74,9 +74,9 @@ sealed class PickleWriter(Stream stream)
                 output.Write((byte)'R');
                 WriteItems(dict.items.Select(kv => new KeyValuePair<object, object?>(kv.Key, kv.Value)));
                 break;
-            case IEnumerable<KeyValuePair<string, object?>> dict:
+            case System.Collections.IDictionary dict:
                 output.Write((byte)'}');
-                WriteItems(dict.Select(kv => new KeyValuePair<object, object?>(kv.Key, kv.Value)));
+                WriteItems(Entries(dict));
                 break;
             case System.Collections.IList list:
                 output.Write((byte)']');
@@ -88,6 +88,13 @@ sealed class PickleWriter(Stream stream)
             default:
                 throw new ArgumentException($"cannot pickle a {value.GetType().Name}");
         }
+    }
+
+    /// <summary>A non-generic dictionary's entries (its IEnumerable may yield KeyValuePairs, not DictionaryEntries).</summary>
+    public static IEnumerable<KeyValuePair<object, object?>> Entries(System.Collections.IDictionary dictionary)
+    {
+        foreach (System.Collections.DictionaryEntry entry in dictionary)
+            yield return new(entry.Key, entry.Value);
     }
 
     void WriteItems(IEnumerable<KeyValuePair<object, object?>> items)

@@ -107,7 +107,7 @@ static class PyTorchFormat
         {
             Tensor tensor => TensorCall(tensor, storages),
             PickleWriter.OrderedDict dict => new PickleWriter.OrderedDict(dict.items.Select(kv => KeyValuePair.Create(kv.Key, Persist(kv.Value))).ToList()),
-            IEnumerable<KeyValuePair<string, object?>> dict => dict.Select(kv => KeyValuePair.Create(kv.Key, Persist(kv.Value))).ToList(),
+            System.Collections.IDictionary dict => PickleWriter.Entries(dict).ToDictionary(e => e.Key, e => Persist(e.Value)),
             object?[] tuple => tuple.Select(Persist).ToArray(),
             System.Collections.IList list => list.Cast<object?>().Select(Persist).ToList(),
             _ => value,
