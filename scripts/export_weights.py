@@ -299,6 +299,93 @@ def training(directory):
         torch.save(result, os.path.join(directory, f"training_{arch}.expected.pt"))
 
 
+SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
+SAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "samples")
+
+
+def seed_transform(resize=256, crop=224):
+    """The classic script's preprocessing, on a PIL image."""
+    from torchvision import transforms
+    return transforms.Compose([
+        transforms.Resize(resize), transforms.CenterCrop(crop), transforms.ToTensor(),
+        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    ])
+
+
+def preprocessing(directory):
+    """Real photos in every mode and format the app decodes, and PIL + torchvision's tensors for them."""
+    from PIL import Image
+    out = os.path.join(directory, "images")
+    os.makedirs(out, exist_ok=True)
+    for name in ("chelsea.png", "coffee.png", "astronaut.png", "camera.png", "horse.png", "logo.png", "green_palette.png",
+                 "microaneurysms.png", "rocket.jpg", "retina.jpg", "hubble_deep_field.jpg", "truncated.jpg"):
+        with open(os.path.join(SKIMAGE, name), "rb") as src, open(os.path.join(out, name), "wb") as dst:
+            dst.write(src.read())
+    cat = Image.open(os.path.join(SKIMAGE, "chelsea.png"))
+    cat.transpose(Image.Transpose.TRANSPOSE).save(os.path.join(out, "chelsea_portrait.png"))
+    cat.transpose(Image.Transpose.TRANSPOSE).save(os.path.join(out, "chelsea_portrait.jpg"), quality=90)
+    cat.resize((40, 27), Image.Resampling.NEAREST).save(os.path.join(out, "chelsea_tiny.png"))
+    cat.save(os.path.join(out, "chelsea.bmp"))
+    cat.convert("P", palette=Image.Palette.ADAPTIVE).save(os.path.join(out, "chelsea.gif"))
+    cat.save(os.path.join(out, "chelsea.webp"), lossless=True)
+    cat.convert("CMYK").save(os.path.join(out, "chelsea_cmyk.jpg"), quality=90)
+    Image.open(os.path.join(SKIMAGE, "coffee.png")).save(os.path.join(out, "coffee.jpg"), quality=90)
+    Image.open(os.path.join(SKIMAGE, "camera.png")).save(os.path.join(out, "camera.jpg"), quality=90)
+    Image.new("L", (10000, 9000)).save(os.path.join(out, "huge.png"))
+    for name, cut in (("chelsea.png", "chelsea_truncated.png"), ("rocket.jpg", "rocket_truncated.jpg")):
+        with open(os.path.join(SKIMAGE, name), "rb") as f:
+            whole = f.read()
+        with open(os.path.join(out, cut), "wb") as f:
+            f.write(whole[: len(whole) // 2])
+    with open(os.path.join(out, "chelsea.tif"), "wb") as f:
+        cat.save(f, format="TIFF")
+
+    expected = {}
+    for name in sorted(os.listdir(out)):
+        if name.startswith(("truncated", "huge")) or "_truncated" in name or name.endswith(".tif"):
+            continue
+        image = Image.open(os.path.join(out, name)).convert("RGB")
+        expected[name] = seed_transform()(image)
+        expected[name + "@232"] = seed_transform(232, 224)(image)
+    torch.save(expected, os.path.join(directory, "preprocessing.pt"))
+
+
+def weights_registry(directory):
+    """torchvision's metadata for every ResNet weight, to compare the C# registry with."""
+    result = {}
+    for name in ARCHITECTURES:
+        enum = torchvision.models.get_model_weights(name)
+        for w in enum:
+            preset = w.transforms()
+            result[f"{enum.__name__}.{w.name}"] = {
+                "url": w.url, "num_params": w.meta["num_params"], "min_size": list(w.meta["min_size"]),
+                "recipe": w.meta["recipe"], "metrics": w.meta["_metrics"]["ImageNet-1K"], "categories": w.meta["categories"],
+                "crop_size": preset.crop_size[0], "resize_size": preset.resize_size[0],
+                "is_default": w == enum.DEFAULT,
+            }
+    write_json(directory, "weights.json", result)
+
+
+def classification(directory):
+    """PyTorch's top-5 for the samples through the classic script, with resnet18's seeded test weights."""
+    from PIL import Image
+    torch.manual_seed(SEED)
+    model = resnet.resnet18()
+    model.load_state_dict(torch.load(os.path.join(directory, "forward_resnet18.weights.pt")))
+    model.eval()
+    categories = resnet.ResNet18_Weights.IMAGENET1K_V1.meta["categories"]
+    result = {}
+    for name in sorted(os.listdir(SAMPLES)):
+        if not name.endswith((".png", ".jpg")):
+            continue
+        batch = seed_transform()(Image.open(os.path.join(SAMPLES, name)).convert("RGB")).unsqueeze(0)
+        with torch.no_grad():
+            probabilities = torch.nn.functional.softmax(model(batch)[0], dim=0)
+        top5_prob, top5_catid = torch.topk(probabilities, 5)
+        result[name] = [{"label": categories[i], "index": int(i), "probability": float(p)} for p, i in zip(top5_prob, top5_catid)]
+    write_json(directory, "classification.json", result)
+
+
 def write_json(directory, name, value):
     with open(os.path.join(directory, name), "w") as f:
         json.dump(value, f, indent=1)
@@ -312,6 +399,9 @@ def fixtures(directory):
     forward_outputs(directory)
     serialization(directory)
     training(directory)
+    preprocessing(directory)
+    weights_registry(directory)
+    classification(directory)
     write_json(directory, "versions.json", {"torch": torch.__version__, "torchvision": torchvision.__version__})
     print(f"wrote fixtures to {directory} (torch {torch.__version__}, torchvision {torchvision.__version__})")
 

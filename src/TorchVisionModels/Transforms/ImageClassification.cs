@@ -1,0 +1,64 @@
+using static TorchSharp.torch;
+
+namespace TorchVisionModels.Transforms;
+
+/// <summary>
+/// torchvision's ImageClassification preset, the <c>transforms</c> of every ResNet weight: resize the shorter side to
+/// <paramref name="resize_size"/> (bilinear, antialiased, as PIL does it), center-crop <paramref name="crop_size"/>,
+/// scale to [0, 1], normalise by <paramref name="mean"/> and <paramref name="std"/>. With (256, 224) it is the classic
+/// <c>Resize(256), CenterCrop(224), ToTensor(), Normalize(...)</c> on a PIL image, and gives the same tensor.
+/// </summary>
+public sealed record ImageClassification(int crop_size, int resize_size = 256, float[]? mean = null, float[]? std = null)
+{
+    /// <summary>ImageNet's channel means.</summary>
+    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>ImageNet's channel standard deviations.</summary>
+    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
+
+    /// <summary>The channel means used (ImageNet's unless given).</summary>
+    public float[] mean { get; init; } = mean ?? ImageNetMean;
+
+    /// <summary>The channel standard deviations used (ImageNet's unless given).</summary>
+    public float[] std { get; init; } = std ?? ImageNetStd;
+
+    /// <summary>The normalised float tensor [3, crop_size, crop_size] for one image.</summary>
+    public Tensor forward(RgbImage image)
+    {
+        var (height, width) = resized_output_size(image.Height, image.Width, resize_size);
+        var resized = (height, width) == (image.Height, image.Width) ? image : PilBilinear.Resize(image, width, height);
+        var cropped = center_crop(resized, crop_size, crop_size);
+
+        using var scope = NewDisposeScope();
+        var hwc = tensor(cropped.Pixels, [cropped.Height, cropped.Width, 3]);
+        var chw = hwc.permute(2, 0, 1).to(float32).div(255);
+        var normalised = chw.sub_(tensor(mean).view(-1, 1, 1)).div_(tensor(std).view(-1, 1, 1));
+        return normalised.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>torchvision's output size for resizing the shorter side to <paramref name="size"/>: the longer side is truncated.</summary>
+    public static (int height, int width) resized_output_size(int height, int width, int size)
+    {
+        var (shorter, longer) = width <= height ? (width, height) : (height, width);
+        var newLonger = (int)((double)((long)size * longer) / shorter);
+        return width <= height ? (newLonger, size) : (size, newLonger);
+    }
+
+    /// <summary>torchvision's center crop: offsets rounded half to even (Python's round), black padding where the image is smaller.</summary>
+    public static RgbImage center_crop(RgbImage image, int crop_height, int crop_width)
+    {
+        var top = (int)Math.Round((image.Height - crop_height) / 2.0, MidpointRounding.ToEven);
+        var left = (int)Math.Round((image.Width - crop_width) / 2.0, MidpointRounding.ToEven);
+        if (crop_width > image.Width || crop_height > image.Height)
+        {
+            // torchvision pads first (left/top get the smaller half), then crops the padded image.
+            var padLeft = crop_width > image.Width ? (crop_width - image.Width) / 2 : 0;
+            var padTop = crop_height > image.Height ? (crop_height - image.Height) / 2 : 0;
+            var paddedWidth = image.Width + (crop_width > image.Width ? crop_width - image.Width : 0);
+            var paddedHeight = image.Height + (crop_height > image.Height ? crop_height - image.Height : 0);
+            top = (int)Math.Round((paddedHeight - crop_height) / 2.0, MidpointRounding.ToEven) - padTop;
+            left = (int)Math.Round((paddedWidth - crop_width) / 2.0, MidpointRounding.ToEven) - padLeft;
+        }
+        return image.Crop(left, top, crop_width, crop_height);
+    }
+}

@@ -1,0 +1,105 @@
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Bmp;
+using SixLabors.ImageSharp.Formats.Gif;
+using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Webp;
+using SixLabors.ImageSharp.PixelFormats;
+using SixLabors.ImageSharp.Processing;
+
+namespace TorchVisionModels.Transforms;
+
+/// <summary>
+/// Decodes image files to RGB as PIL's <c>Image.open(path).convert("RGB")</c> does: grayscale replicated, palettes
+/// expanded, alpha dropped (not composited), the first frame of an animation, EXIF orientation not applied.
+/// Only JPEG, PNG, BMP, GIF and WebP are decoded: TIFF and the rest are off (ImageSharp 2.1's TIFF decoder has open
+/// advisories), and images over <see cref="MaxImagePixels"/> are refused before their pixels are decoded.
+/// </summary>
+public static class ImageFile
+{
+    /// <summary>PIL's MAX_IMAGE_PIXELS, 1024 * 1024 * 1024 / 4 / 3: larger images are refused as likely decompression bombs.</summary>
+    public const long MaxImagePixels = 1024L * 1024 * 1024 / 4 / 3;
+
+    /// <summary>The file extensions of the decoded formats, for walking a folder.</summary>
+    public static readonly IReadOnlySet<string> Extensions = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
+    {
+        ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp",
+    };
+
+    static readonly Configuration Formats = new(
+        new JpegConfigurationModule(), new PngConfigurationModule(), new BmpConfigurationModule(),
+        new GifConfigurationModule(), new WebpConfigurationModule());
+
+    /// <summary>Decodes <paramref name="path"/> to RGB.</summary>
+    /// <param name="path">The image file.</param>
+    /// <param name="applyExifOrientation">Rotate and flip as the EXIF orientation says (PIL does not, so neither does the default).</param>
+    /// <exception cref="ImageFileException">The file is missing, not a supported image, corrupt, or too large; the message names it.</exception>
+    public static RgbImage Load(string path, bool applyExifOrientation = false)
+    {
+        try
+        {
+            using var stream = File.OpenRead(path);
+            var info = Image.Identify(Formats, stream, out var format)
+                ?? throw new ImageFileException($"{path} is not a JPEG, PNG, BMP, GIF or WebP image.");
+            if (Truncated(stream, format))
+                throw new ImageFileException($"{path} is truncated: its {format.Name} data ends early. Copy or download it again.");
+            if ((long)info.Width * info.Height > MaxImagePixels)
+                throw new ImageFileException($"{path} is {info.Width}x{info.Height} pixels, more than the {MaxImagePixels:N0} this program decodes (PIL's limit too). Downscale it first.");
+            stream.Position = 0;
+            using var image = Image.Load<Rgb24>(Formats, stream);
+            if (applyExifOrientation)
+                image.Mutate(x => x.AutoOrient());
+            var pixels = new byte[(long)image.Width * image.Height * 3];
+            image.CopyPixelDataTo(pixels);
+            return new RgbImage(image.Width, image.Height, pixels);
+        }
+        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException)
+        {
+            throw new ImageFileException($"{path} is not a JPEG, PNG, BMP, GIF or WebP image, or is corrupt: {e.Message.TrimEnd('.')}.", e);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ImageFileException($"{path} does not exist.", e);
+        }
+        catch (Exception e) when (e is IOException and not ImageFileException or UnauthorizedAccessException)
+        {
+            throw new ImageFileException($"{path} cannot be read: {e.Message.TrimEnd('.')}.", e);
+        }
+    }
+
+    /// <summary>
+    /// Whether the file stops before its format's end marker. ImageSharp decodes a cut-off file without complaint,
+    /// filling the missing rows; PIL refuses it ("image file is truncated"), and so do we.
+    /// </summary>
+    static bool Truncated(Stream stream, SixLabors.ImageSharp.Formats.IImageFormat format)
+    {
+        var length = stream.Length;
+        byte[] Tail(int count)
+        {
+            var bytes = new byte[(int)Math.Min(count, length)];
+            stream.Position = length - bytes.Length;
+            stream.ReadExactly(bytes);
+            return bytes;
+        }
+        byte[] Head(int count)
+        {
+            var bytes = new byte[(int)Math.Min(count, length)];
+            stream.Position = 0;
+            stream.ReadExactly(bytes);
+            return bytes;
+        }
+        return format switch
+        {
+            PngFormat => !Tail(12).AsSpan().SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]),
+            // JPEG may carry trailing data after its end-of-image marker: look for the marker near the end.
+            JpegFormat => Tail(64 * 1024).AsSpan().IndexOf((ReadOnlySpan<byte>)[0xff, 0xd9]) < 0,
+            GifFormat => Tail(1)[0] != 0x3b,
+            BmpFormat => BitConverter.ToUInt32(Head(6), 2) > length,
+            WebpFormat => BitConverter.ToUInt32(Head(8), 4) + 8L > length,
+            _ => false,
+        };
+    }
+}
+
+/// <summary>An image file that cannot be decoded; the message names the file and why.</summary>
+public sealed class ImageFileException(string message, Exception? inner = null) : IOException(message, inner);
