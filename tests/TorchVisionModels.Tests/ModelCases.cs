@@ -11,7 +11,7 @@ static class ModelCases
 
     public static ResNet Build(string architecture, long? num_classes = null, bool zero_init_residual = false,
         IReadOnlyList<bool>? replace_stride_with_dilation = null, NormLayer? norm_layer = null)
-        => torchvision.models.get_model_builder(architecture)(num_classes, zero_init_residual,
+        => torchvision.models.get_model_builder(architecture)(num_classes: num_classes, zero_init_residual: zero_init_residual,
             replace_stride_with_dilation: replace_stride_with_dilation, norm_layer: norm_layer);
 
     static readonly NormLayer GroupNorm32 = c => TorchSharp.torch.nn.GroupNorm(32, c);

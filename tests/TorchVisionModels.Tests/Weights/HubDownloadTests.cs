@@ -1,0 +1,124 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+
+namespace TorchVisionModels.Tests.Weights;
+
+/// <summary>Downloads into torch.hub's cache, against an HTTP server on 127.0.0.1: never a half-written file.</summary>
+public sealed class HubDownloadTests : IDisposable
+{
+    static readonly byte[] Payload = RandomNumberGenerator.GetBytes(3 << 20);
+    static readonly string Hash = Convert.ToHexStringLower(SHA256.HashData(Payload))[..8];
+
+    readonly HttpListener server = new();
+    readonly DirectoryInfo cache = Directory.CreateTempSubdirectory("hub-");
+    readonly string root;
+    int requests;
+
+    public HubDownloadTests()
+    {
+        var port = FreePort();
+        root = $"http://127.0.0.1:{port}/";
+        server.Prefixes.Add(root);
+        server.Start();
+        _ = Task.Run(Serve);
+    }
+
+    static int FreePort()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    async Task Serve()
+    {
+        while (server.IsListening)
+        {
+            HttpListenerContext context;
+            try { context = await server.GetContextAsync(); }
+            catch (HttpListenerException) { return; }
+            catch (ObjectDisposedException) { return; }
+            Interlocked.Increment(ref requests);
+            var response = context.Response;
+            var path = context.Request.Url!.AbsolutePath;
+            if (path.StartsWith("/missing"))
+            {
+                response.StatusCode = 404;
+                response.Close();
+                continue;
+            }
+            response.ContentLength64 = Payload.Length;
+            if (path.StartsWith("/cut"))
+            {
+                await response.OutputStream.WriteAsync(Payload.AsMemory(0, Payload.Length / 2));
+                await response.OutputStream.FlushAsync();
+                response.Abort();
+                continue;
+            }
+            await response.OutputStream.WriteAsync(Payload);
+            response.Close();
+        }
+    }
+
+    string[] CacheFiles() => cache.GetFiles("*", SearchOption.AllDirectories).Select(f => f.Name).ToArray();
+
+    [Fact]
+    public void DownloadsChecksAndCaches()
+    {
+        var url = $"{root}weights/resnet-{Hash}.pth";
+        var path = Hub.DownloadCached(url, cache.FullName, progress: false, checkHash: true);
+
+        Assert.Equal(Path.Combine(cache.FullName, $"resnet-{Hash}.pth"), path);
+        Assert.Equal(Payload, File.ReadAllBytes(path));
+        Assert.Equal(path, Hub.DownloadCached(url, cache.FullName, progress: false, checkHash: true));
+        Assert.Equal(1, requests);
+        Assert.Equal([$"resnet-{Hash}.pth"], CacheFiles());
+    }
+
+    [Fact]
+    public void WrongHashIsDiscarded()
+    {
+        var url = $"{root}resnet-00000000.pth";
+        var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false, checkHash: true));
+        Assert.Equal($"{url}: invalid hash value (expected \"00000000\", got \"{Convert.ToHexStringLower(SHA256.HashData(Payload))}\"); the download was discarded.", e.Message);
+        Assert.Empty(CacheFiles());
+    }
+
+    [Fact]
+    public void InterruptedDownloadLeavesNothing()
+    {
+        var url = $"{root}cut-{Hash}.pth";
+        var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false, checkHash: true));
+        Assert.StartsWith($"Download of {url} was interrupted after ", e.Message);
+        Assert.EndsWith("; nothing was saved. Run again to retry.", e.Message);
+        Assert.Empty(CacheFiles());
+    }
+
+    [Fact]
+    public void OfflineSaysWhereToPutTheFile()
+    {
+        var url = $"http://127.0.0.1:{FreePort()}/resnet-{Hash}.pth";
+        var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false));
+        Assert.StartsWith($"Cannot download {url} (", e.Message);
+        Assert.EndsWith($"). Offline, put the file at {Path.Combine(cache.FullName, $"resnet-{Hash}.pth")} (PyTorch's cache, so a copy PyTorch downloaded works), " +
+            "or pass a local weights file instead: scripts/export_weights.py writes one on a machine with PyTorch.", e.Message);
+        Assert.Empty(CacheFiles());
+    }
+
+    [Fact]
+    public void HttpErrorIsReported()
+    {
+        var url = $"{root}missing-{Hash}.pth";
+        var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false));
+        Assert.Contains("404", e.Message);
+        Assert.Empty(CacheFiles());
+    }
+
+    public void Dispose()
+    {
+        server.Stop();
+        server.Close();
+        cache.Delete(recursive: true);
+    }
+}

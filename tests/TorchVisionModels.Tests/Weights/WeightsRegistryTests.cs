@@ -1,0 +1,78 @@
+namespace TorchVisionModels.Tests.Weights;
+
+/// <summary>The weights registry carries torchvision's metadata, and builders take weights as torchvision's do.</summary>
+public class WeightsRegistryTests
+{
+    public static TheoryData<string> Members => new(Fixtures.Json("weights.json").EnumerateObject().Select(p => p.Name));
+
+    [Theory]
+    [MemberData(nameof(Members))]
+    public void MetadataEqualsTorchvisions(string member)
+    {
+        var expected = Fixtures.Json("weights.json").GetProperty(member);
+        var architecture = ModelCases.Architectures.Single(a => torchvision.models.get_model_weights(a).name == member.Split('.')[0]);
+        var weights = torchvision.models.get_model_weights(architecture)[member.Split('.')[1]];
+
+        Assert.Equal(member, weights.ToString());
+        Assert.Equal(expected.GetProperty("url").GetString(), weights.url);
+        Assert.Equal(expected.GetProperty("num_params").GetInt64(), weights.meta.num_params);
+        Assert.Equal((1, 1), weights.meta.min_size);
+        Assert.Equal(expected.GetProperty("recipe").GetString(), weights.meta.recipe);
+        Assert.Equal(expected.GetProperty("metrics").GetProperty("acc@1").GetDouble(), weights.meta.acc_1);
+        Assert.Equal(expected.GetProperty("metrics").GetProperty("acc@5").GetDouble(), weights.meta.acc_5);
+        Assert.Equal(expected.GetProperty("categories").EnumerateArray().Select(c => c.GetString()), weights.meta.categories);
+        Assert.Equal(expected.GetProperty("crop_size").GetInt32(), weights.transforms.crop_size);
+        Assert.Equal(expected.GetProperty("resize_size").GetInt32(), weights.transforms.resize_size);
+        Assert.Equal(expected.GetProperty("is_default").GetBoolean(), ReferenceEquals(weights, torchvision.models.get_model_weights(architecture).DEFAULT));
+    }
+
+    [Fact]
+    public void EveryArchitectureHasItsWeights()
+        => Assert.Equal(Fixtures.Json("weights.json").EnumerateObject().Count(),
+            ModelCases.Architectures.Sum(a => torchvision.models.get_model_weights(a).values.Count));
+
+    [Fact]
+    public void WeightsFixTheNumberOfClasses()
+    {
+        var e = Assert.Throws<ArgumentException>(() => torchvision.models.resnet18(weights: ResNet18_Weights.IMAGENET1K_V1, num_classes: 10));
+        Assert.StartsWith("The parameter 'num_classes' expected value 1000 but got 10 instead.", e.Message);
+    }
+
+    [Fact]
+    public void WeightsOfAnotherArchitectureAreRefused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => torchvision.models.resnet50(weights: ResNet18_Weights.IMAGENET1K_V1));
+        Assert.StartsWith("Invalid Weight class provided; expected ResNet50_Weights but received ResNet18_Weights.", e.Message);
+    }
+
+    [Fact]
+    public void UnknownMemberListsTheKnownOnes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => torchvision.models.get_model_weights("resnet50")["IMAGENET1K_V3"]);
+        Assert.StartsWith("ResNet50_Weights has no weights IMAGENET1K_V3; it has DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2.", e.Message);
+    }
+
+    [Fact]
+    public void BuilderLoadsWeightsFromTorchHubsCache()
+    {
+        var home = Directory.CreateTempSubdirectory("torch-home-");
+        var previous = Environment.GetEnvironmentVariable("TORCH_HOME");
+        try
+        {
+            Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
+            var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
+            File.Copy(Fixtures.PathOf("forward_resnet18.weights.pt"), Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.file_name));
+
+            using var model = torchvision.models.resnet18(weights: ResNet18_Weights.DEFAULT, progress: false);
+
+            var expected = Fixtures.Tensors("forward_resnet18.weights.pt");
+            Assert.All(model.state_dict(), kv => Assert.True(Fixtures.BitIdentical(kv.Value, expected[kv.Key]), kv.Key));
+            Fixtures.DisposeAll(expected.Values);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TORCH_HOME", previous);
+            home.Delete(recursive: true);
+        }
+    }
+}
