@@ -1,8 +1,3 @@
-using System.CommandLine;
-using Inference.Commands;
+using Inference;
 
-var root = new RootCommand("torchvision's ResNet family on TorchSharp.")
-{
-    InfoCommand.Create(),
-};
-return root.Parse(args).Invoke();
+return Cli.Create().Parse(args).Invoke();

@@ -11,6 +11,9 @@ static class Fixtures
 {
     public static readonly string Directory = Metadata("Fixtures");
 
+    /// <summary>The repository's samples/ folder.</summary>
+    public static readonly string Samples = Metadata("Samples");
+
     static string Metadata(string key) => typeof(Fixtures).Assembly
         .GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == key).Value!;
 

@@ -25,34 +25,34 @@ static class InfoCommand
         foreach (var option in model.All)
             command.Options.Add(option);
         command.Options.Add(inputSize);
-        command.SetAction(result => UserErrors.Report(() =>
+        command.SetAction(result => UserErrors.Report(result, () =>
         {
             using var resnet = model.Build(result);
-            Print(result.GetValue(model.Model)!, resnet, result.GetValue(inputSize));
+            Print(result.InvocationConfiguration.Output, result.GetValue(model.Model)!, resnet, result.GetValue(inputSize));
             return 0;
         }));
         return command;
     }
 
-    static void Print(string name, ResNet model, int size)
+    static void Print(TextWriter output, string name, ResNet model, int size)
     {
         var parameters = model.parameters().Sum(p => p.numel());
-        Console.WriteLine($"{name}: {parameters:N0} parameters, {model.state_dict().Count} state_dict entries");
+        output.WriteLine($"{name}: {parameters:N0} parameters, {model.state_dict().Count} state_dict entries");
 
         model.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
         var x = randn(1, 3, size, size);
-        Console.WriteLine($"  {"input",-8} {Shape(x)}");
+        output.WriteLine($"  {"input",-8} {Shape(x)}");
         x = model.maxpool.call(model.relu.call(model.bn1.call(model.conv1.call(x))));
-        Console.WriteLine($"  {"stem",-8} {Shape(x)}");
+        output.WriteLine($"  {"stem",-8} {Shape(x)}");
         foreach (var (stage, layer) in new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) })
         {
             x = layer.call(x);
-            Console.WriteLine($"  {stage,-8} {Shape(x)}");
+            output.WriteLine($"  {stage,-8} {Shape(x)}");
         }
         x = model.fc.call(flatten(model.avgpool.call(x), 1));
-        Console.WriteLine($"  {"fc",-8} {Shape(x)}");
+        output.WriteLine($"  {"fc",-8} {Shape(x)}");
     }
 
     static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";

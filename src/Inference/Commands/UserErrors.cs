@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace Inference.Commands;
 
 /// <summary>Turns the errors a user can fix (a bad option, file or model) into one line on stderr and exit code 2.</summary>
@@ -5,7 +7,7 @@ static class UserErrors
 {
     public const int ExitCode = 2;
 
-    public static int Report(Func<int> action)
+    public static int Report(ParseResult result, Func<int> action)
     {
         try
         {
@@ -15,7 +17,7 @@ static class UserErrors
         {
             // .NET appends " (Parameter 'name')" to ArgumentException messages: noise for a command-line user.
             var message = e is ArgumentException { ParamName: { } name } ? e.Message.Replace($" (Parameter '{name}')", "") : e.Message;
-            Console.Error.WriteLine($"error: {message}");
+            result.InvocationConfiguration.Error.WriteLine($"error: {message}");
             return ExitCode;
         }
     }

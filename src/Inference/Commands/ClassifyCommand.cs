@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Text.Json;
+using TorchVisionModels;
+using TorchVisionModels.Classification;
+
+namespace Inference.Commands;
+
+/// <summary>
+/// <c>classify</c>: the classic script: top-k ImageNet labels with softmax probabilities for each image. Exit code 0
+/// when every image was classified, 1 when some could not be (each reported), 2 for a bad option, model or weights.
+/// </summary>
+static class ClassifyCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Architecture", DefaultValueFactory = _ => "resnet50" };
+        model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
+        var weights = new Option<string>("--weights")
+        {
+            Description = "DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2 (from torch.hub's cache, downloaded if missing), or a checkpoint file",
+            DefaultValueFactory = _ => "DEFAULT",
+        };
+        var categories = new Option<string?>("--categories") { Description = "Category names for a checkpoint file: a JSON array or one per line" };
+        var topk = new Option<int>("--topk") { Description = "Classes to show per image", DefaultValueFactory = _ => 5 };
+        topk.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--topk must be at least 1"); });
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
+        batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
+        var device = DeviceOption.Create();
+        var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
+        var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
+        var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
+
+        var command = new Command("classify", "Classify images: top-k labels and probabilities, as the classic PyTorch script prints them.")
+        {
+            model, weights, categories, topk, batchSize, device, json, exif, images,
+        };
+        command.SetAction(result => UserErrors.Report(result, () =>
+        {
+            var architecture = result.GetValue(model)!;
+            var on = DeviceOption.Resolve(result.GetValue(device)!);
+            var output = result.InvocationConfiguration.Output;
+            var asJson = result.GetValue(json);
+            var pretrained = PretrainedModel.Load(architecture, result.GetValue(weights)!, result.GetValue(categories), progress: !asJson);
+            using var network = pretrained.model;
+            var k = result.GetValue(topk);
+            if (k > pretrained.categories.Count)
+                throw new ArgumentException($"--topk {k} is more than the model's {pretrained.categories.Count} classes.");
+
+            var classifier = new ImageClassifier(network, pretrained.transforms, pretrained.categories, on);
+            var results = classifier.Classify(ImageInputs.Expand(result.GetValue(images)!), k, result.GetValue(batchSize), result.GetValue(exif));
+            var failed = asJson
+                ? WriteJson(output, architecture, pretrained.description, on.ToString(), results)
+                : WriteTables(output, result.InvocationConfiguration.Error, results);
+            return failed == 0 ? 0 : 1;
+        }));
+        return command;
+    }
+
+    static int WriteTables(TextWriter output, TextWriter error, IEnumerable<ClassificationResult> results)
+    {
+        var failed = 0;
+        foreach (var result in results)
+        {
+            if (result.error is not null)
+            {
+                error.WriteLine($"error: {result.error}");
+                failed++;
+                continue;
+            }
+            output.WriteLine(result.file);
+            output.WriteLine($"  {"#",2}  {"probability",11}  label");
+            var rank = 1;
+            foreach (var p in result.top!)
+                output.WriteLine($"  {rank++,2}  {p.probability,11:F6}  {p.label}");
+            output.WriteLine();
+        }
+        return failed;
+    }
+
+    static int WriteJson(TextWriter output, string architecture, string weights, string device, IEnumerable<ClassificationResult> results)
+    {
+        var all = results.ToList();
+        var document = new
+        {
+            model = architecture,
+            weights,
+            device,
+            results = all.Select(r => r.error is null
+                ? (object)new { r.file, top = r.top!.Select(p => new { p.label, p.index, p.probability }) }
+                : new { r.file, r.error }),
+        };
+        output.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+        return all.Count(r => r.error is not null);
+    }
+}

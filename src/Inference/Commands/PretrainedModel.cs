@@ -1,0 +1,72 @@
+using System.Text.Json;
+using TorchVisionModels;
+using TorchVisionModels.Serialization;
+using TorchVisionModels.Transforms;
+
+namespace Inference.Commands;
+
+/// <summary>A model with its weights, preprocessing and category names, from <c>--model</c> and <c>--weights</c>.</summary>
+sealed record PretrainedModel(ResNet model, ImageClassification transforms, IReadOnlyList<string> categories, string description)
+{
+    /// <summary>
+    /// <paramref name="weights"/> names torchvision weights of the architecture (DEFAULT, IMAGENET1K_V1, ...), which
+    /// come from torch.hub's cache or are downloaded, or is a checkpoint file, which works offline. For a file, the
+    /// categories come from <paramref name="categoriesFile"/>, else the <c>NAME.categories.json</c> beside it
+    /// (scripts/export_weights.py writes one), else ImageNet's when it has 1000 classes.
+    /// </summary>
+    public static PretrainedModel Load(string architecture, string weights, string? categoriesFile, bool progress)
+    {
+        var known = torchvision.models.get_model_weights(architecture);
+        var builder = torchvision.models.get_model_builder(architecture);
+        if (!File.Exists(weights))
+        {
+            if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
+                throw new ArgumentException(
+                    $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
+            var chosen = known[weights];
+            var categories = categoriesFile is null ? chosen.meta.categories : ReadCategories(categoriesFile);
+            return new(builder(weights: chosen, progress: progress), chosen.transforms, categories, chosen.ToString());
+        }
+
+        long classes;
+        using (var file = CheckpointFile.Open(weights))
+        {
+            classes = file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
+                : throw new ArgumentException($"{weights} has no fc.weight: it is not a ResNet checkpoint.");
+        }
+        var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, Path.GetFileNameWithoutExtension(weights) + ".categories.json");
+        var names = categoriesFile is not null ? ReadCategories(categoriesFile)
+            : File.Exists(sibling) ? ReadCategories(sibling)
+            : classes == Weights.ImageNetCategories.Count ? Weights.ImageNetCategories
+            : Enumerable.Range(0, (int)classes).Select(i => $"class {i}").ToList();
+        if (names.Count != classes)
+            throw new ArgumentException($"{weights} predicts {classes} classes but its categories list {names.Count}.");
+        var model = builder(num_classes: classes);
+        try
+        {
+            model.load_state_dict(weights);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+        return new(model, new ImageClassification(crop_size: 224, resize_size: 256), names, Path.GetFileName(weights));
+    }
+
+    /// <summary>A JSON array of names, or one name per line.</summary>
+    static IReadOnlyList<string> ReadCategories(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Categories file {path} does not exist.", path);
+        var text = File.ReadAllText(path);
+        try
+        {
+            return text.TrimStart().StartsWith('[') ? JsonSerializer.Deserialize<string[]>(text)! : text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"Categories file {path} is not a JSON array of names: {e.Message}");
+        }
+    }
+}

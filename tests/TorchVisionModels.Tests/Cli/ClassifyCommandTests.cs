@@ -1,0 +1,103 @@
+using System.Text.Json;
+
+namespace TorchVisionModels.Tests.Cli;
+
+/// <summary><c>classify</c> end to end on samples/: PyTorch's labels and probabilities, clear errors, honest exit codes.</summary>
+public class ClassifyCommandTests
+{
+    static readonly string Weights = Fixtures.PathOf("forward_resnet18.weights.pt");
+
+    [Fact]
+    public void JsonEqualsPyTorchsTop5()
+    {
+        var (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--json", "--batch-size", "2", Fixtures.Samples);
+
+        Assert.True(exitCode == 0, error);
+        var document = JsonDocument.Parse(output).RootElement;
+        Assert.Equal("resnet18", document.GetProperty("model").GetString());
+        Assert.Equal("cpu", document.GetProperty("device").GetString());
+        var expected = Fixtures.Json("classification.json");
+        var results = document.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal(expected.EnumerateObject().Select(p => Path.Combine(Fixtures.Samples, p.Name)), results.Select(r => r.GetProperty("file").GetString()));
+        foreach (var result in results)
+        {
+            var name = Path.GetFileName(result.GetProperty("file").GetString()!);
+            var theirs = expected.GetProperty(name).EnumerateArray().ToList();
+            var ours = result.GetProperty("top").EnumerateArray().ToList();
+            Assert.Equal(theirs.Select(t => t.GetProperty("label").GetString()), ours.Select(o => o.GetProperty("label").GetString()));
+            Assert.Equal(theirs.Select(t => t.GetProperty("index").GetInt64()), ours.Select(o => o.GetProperty("index").GetInt64()));
+            // PNG preprocessing is exact, so only the networks' float noise remains; JPEG adds the decoders' difference.
+            var tolerance = name.EndsWith(".png") ? 1e-4 : 1e-3;
+            foreach (var (t, o) in theirs.Zip(ours))
+                Assert.InRange(o.GetProperty("probability").GetDouble() - t.GetProperty("probability").GetDouble(), -tolerance, tolerance);
+        }
+    }
+
+    [Fact]
+    public void TablePrintsRankProbabilityAndLabel()
+    {
+        var cat = Path.Combine(Fixtures.Samples, "cat.png");
+        var (exitCode, output, _) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--topk", "2", cat);
+
+        Assert.Equal(0, exitCode);
+        var top = Fixtures.Json("classification.json").GetProperty("cat.png").EnumerateArray().Take(2).ToList();
+        Assert.Equal(
+            [cat, "   #  probability  label",
+             $"   1  {top[0].GetProperty("probability").GetDouble(),11:F6}  {top[0].GetProperty("label").GetString()}",
+             $"   2  {top[1].GetProperty("probability").GetDouble(),11:F6}  {top[1].GetProperty("label").GetString()}", ""],
+            output.Split(Environment.NewLine)[..5]);
+    }
+
+    [Fact]
+    public void BadFilesAreReportedAndTheRestStillRun()
+    {
+        var truncated = Path.Combine(Fixtures.Directory, "images", "chelsea_truncated.png");
+        var (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--json",
+            "/nonexistent/dog.png", truncated, Path.Combine(Fixtures.Samples, "cat.png"));
+
+        Assert.Equal(1, exitCode);
+        Assert.Equal("", error);
+        var results = JsonDocument.Parse(output).RootElement.GetProperty("results").EnumerateArray().ToList();
+        Assert.Equal("/nonexistent/dog.png does not exist.", results[0].GetProperty("error").GetString());
+        Assert.Equal($"{truncated} is truncated: its PNG data ends early. Copy or download it again.", results[1].GetProperty("error").GetString());
+        Assert.Equal(5, results[2].GetProperty("top").GetArrayLength());
+    }
+
+    [Theory]
+    [InlineData("--weights", "IMAGENET1K_V9", "error: --weights IMAGENET1K_V9 is neither a file nor weights of resnet18 (DEFAULT, IMAGENET1K_V1).")]
+    [InlineData("--device", "cuda", "error: --device cuda: CUDA is not available (no GPU is visible, or this build uses TorchSharp's CPU backend: build with -p:TorchBackend=cuda).")]
+    [InlineData("--topk", "1001", "error: --topk 1001 is more than the model's 1000 classes.")]
+    public void BadOptionsGetOneLine(string option, string value, string message)
+    {
+        var args = new List<string> { "classify", "--model", "resnet18", option, value, Path.Combine(Fixtures.Samples, "cat.png") };
+        if (option != "--weights")
+            args.InsertRange(3, ["--weights", Weights]);
+        var (exitCode, output, error) = CliRunner.Run([.. args]);
+
+        Assert.Equal(2, exitCode);
+        Assert.Equal("", output);
+        Assert.Equal(message, error.Trim());
+    }
+
+    [Fact]
+    public void OfflineWithoutCachedWeightsSaysWhatToDo()
+    {
+        var home = Directory.CreateTempSubdirectory("torch-home-");
+        var previous = Environment.GetEnvironmentVariable("TORCH_HOME");
+        try
+        {
+            Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
+            var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", Path.Combine(Fixtures.Samples, "cat.png"));
+
+            Assert.Equal(2, exitCode);
+            Assert.StartsWith("error: Cannot download https://download.pytorch.org/models/resnet18-f37072fd.pth (", error);
+            Assert.Contains($"Offline, put the file at {Path.Combine(home.FullName, "hub", "checkpoints", "resnet18-f37072fd.pth")}", error);
+            Assert.Empty(home.GetFiles("*", SearchOption.AllDirectories));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TORCH_HOME", previous);
+            home.Delete(recursive: true);
+        }
+    }
+}

@@ -1,0 +1,24 @@
+namespace TorchVisionModels.Tests.Cli;
+
+public class InfoCommandTests
+{
+    [Fact]
+    public void PrintsParametersAndStageShapes()
+    {
+        var (exitCode, output, _) = CliRunner.Run("info", "--model", "resnet50", "--input-size", "64", "--num-classes", "10");
+        Assert.Equal(0, exitCode);
+        Assert.Equal(
+            ["resnet50: 23,528,522 parameters, 320 state_dict entries", "  input    [1, 3, 64, 64]", "  stem     [1, 64, 16, 16]",
+             "  layer1   [1, 256, 16, 16]", "  layer2   [1, 512, 8, 8]", "  layer3   [1, 1024, 4, 4]", "  layer4   [1, 2048, 2, 2]", "  fc       [1, 10]", ""],
+            output.Split(Environment.NewLine));
+    }
+
+    [Fact]
+    public void TorchvisionsErrorsAreOneLine()
+    {
+        var (exitCode, output, error) = CliRunner.Run("info", "--model", "resnet18", "--replace-stride-with-dilation", "false,false,true");
+        Assert.Equal(2, exitCode);
+        Assert.Equal("", output);
+        Assert.Equal("error: Dilation > 1 not supported in BasicBlock", error.Trim());
+    }
+}
