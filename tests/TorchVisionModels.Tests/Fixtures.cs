@@ -51,6 +51,23 @@ static class Fixtures
         return (process.ExitCode, output + stderr.Result);
     }
 
+    /// <summary>Runs <paramref name="test"/> with TORCH_HOME (process-wide) set to a fresh folder, removed afterwards.</summary>
+    public static void WithTorchHome(Action<DirectoryInfo> test)
+    {
+        var home = System.IO.Directory.CreateTempSubdirectory("torch-home-");
+        var previous = Environment.GetEnvironmentVariable("TORCH_HOME");
+        try
+        {
+            Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
+            test(home);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("TORCH_HOME", previous);
+            home.Delete(recursive: true);
+        }
+    }
+
     public static bool BitIdentical(Tensor a, Tensor b)
     {
         using var scope = NewDisposeScope();

@@ -80,24 +80,13 @@ public class ClassifyCommandTests
     }
 
     [Fact]
-    public void OfflineWithoutCachedWeightsSaysWhatToDo()
+    public void OfflineWithoutCachedWeightsSaysWhatToDo() => Fixtures.WithTorchHome(home =>
     {
-        var home = Directory.CreateTempSubdirectory("torch-home-");
-        var previous = Environment.GetEnvironmentVariable("TORCH_HOME");
-        try
-        {
-            Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
-            var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", Path.Combine(Fixtures.Samples, "cat.png"));
+        var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", Path.Combine(Fixtures.Samples, "cat.png"));
 
-            Assert.Equal(2, exitCode);
-            Assert.StartsWith("error: Cannot download https://download.pytorch.org/models/resnet18-f37072fd.pth (", error);
-            Assert.Contains($"Offline, put the file at {Path.Combine(home.FullName, "hub", "checkpoints", "resnet18-f37072fd.pth")}", error);
-            Assert.Empty(home.GetFiles("*", SearchOption.AllDirectories));
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("TORCH_HOME", previous);
-            home.Delete(recursive: true);
-        }
-    }
+        Assert.Equal(2, exitCode);
+        Assert.StartsWith("error: Cannot download https://download.pytorch.org/models/resnet18-f37072fd.pth (", error);
+        Assert.Contains($"Offline, put the file at {Path.Combine(home.FullName, "hub", "checkpoints", "resnet18-f37072fd.pth")}", error);
+        Assert.Empty(home.GetFiles("*", SearchOption.AllDirectories));
+    });
 }

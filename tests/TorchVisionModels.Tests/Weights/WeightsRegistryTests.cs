@@ -53,26 +53,15 @@ public class WeightsRegistryTests
     }
 
     [Fact]
-    public void BuilderLoadsWeightsFromTorchHubsCache()
+    public void BuilderLoadsWeightsFromTorchHubsCache() => Fixtures.WithTorchHome(home =>
     {
-        var home = Directory.CreateTempSubdirectory("torch-home-");
-        var previous = Environment.GetEnvironmentVariable("TORCH_HOME");
-        try
-        {
-            Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
-            var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
-            File.Copy(Fixtures.PathOf("forward_resnet18.weights.pt"), Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.file_name));
+        var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
+        File.Copy(Fixtures.PathOf("forward_resnet18.weights.pt"), Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.file_name));
 
-            using var model = torchvision.models.resnet18(weights: ResNet18_Weights.DEFAULT, progress: false);
+        using var model = torchvision.models.resnet18(weights: ResNet18_Weights.DEFAULT, progress: false);
 
-            var expected = Fixtures.Tensors("forward_resnet18.weights.pt");
-            Assert.All(model.state_dict(), kv => Assert.True(Fixtures.BitIdentical(kv.Value, expected[kv.Key]), kv.Key));
-            Fixtures.DisposeAll(expected.Values);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("TORCH_HOME", previous);
-            home.Delete(recursive: true);
-        }
-    }
+        var expected = Fixtures.Tensors("forward_resnet18.weights.pt");
+        Assert.All(model.state_dict(), kv => Assert.True(Fixtures.BitIdentical(kv.Value, expected[kv.Key]), kv.Key));
+        Fixtures.DisposeAll(expected.Values);
+    });
 }
