@@ -1,3 +1,4 @@
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -96,7 +97,8 @@ public class TrainingParityTests
             // 7e-6), and elsewhere require only that the two steps stay within 2 lr of each other.
             using var scope = NewDisposeScope();
             var gradient = expected[$"adamw.grad1.{key}"].abs();
-            var resolved = gradient > gradient.max() * 1e-4;
+            using var threshold = 1e-4.ToScalar();
+            var resolved = gradient > gradient.max().mul(threshold);
             AssertClose($"adamw {key} (resolved gradients)", parameter.masked_select(resolved), reference.masked_select(resolved));
             var noise = (parameter - reference).abs().masked_select(resolved.logical_not());
             Assert.True(noise.numel() == 0 || noise.max().item<float>() <= 2 * 1e-3 * (1 + 1e-6), $"adamw {key}: a noise-level gradient moved a parameter more than 2 lr");

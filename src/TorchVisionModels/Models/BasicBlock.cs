@@ -68,7 +68,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         if (downsample is not null)
             identity = downsample.call(x);
 
-        @out.add_(identity);
+        @out.add_(identity, Scalars.One);
         @out = relu.call(@out);
 
         return @out.MoveToOuterDisposeScope();

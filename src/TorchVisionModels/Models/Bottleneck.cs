@@ -78,7 +78,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         if (downsample is not null)
             identity = downsample.call(x);
 
-        @out.add_(identity);
+        @out.add_(identity, Scalars.One);
         @out = relu.call(@out);
 
         return @out.MoveToOuterDisposeScope();

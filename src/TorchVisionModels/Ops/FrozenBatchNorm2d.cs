@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels;
@@ -11,10 +12,13 @@ public sealed class FrozenBatchNorm2d : nn.Module<Tensor, Tensor>
     /// <summary>Added to the variance for numerical stability.</summary>
     public readonly double eps;
 
+    readonly Scalar epsScalar;
+
     /// <summary>Builds the layer for <paramref name="num_features"/> channels as the identity transform.</summary>
     public FrozenBatchNorm2d(long num_features, double eps = 1e-5) : base(nameof(FrozenBatchNorm2d))
     {
         this.eps = eps;
+        epsScalar = eps.ToScalar();
         register_buffer("weight", ones(num_features));
         register_buffer("bias", zeros(num_features));
         register_buffer("running_mean", zeros(num_features));
@@ -30,8 +34,8 @@ public sealed class FrozenBatchNorm2d : nn.Module<Tensor, Tensor>
         var b = get_buffer("bias")!.reshape(1, -1, 1, 1);
         var rv = get_buffer("running_var")!.reshape(1, -1, 1, 1);
         var rm = get_buffer("running_mean")!.reshape(1, -1, 1, 1);
-        var scale = w * (rv + eps).rsqrt();
+        var scale = w * rv.add(epsScalar, Scalars.One).rsqrt();
         var bias = b - rm * scale;
-        return (x * scale + bias).MoveToOuterDisposeScope();
+        return (x * scale).add_(bias, Scalars.One).MoveToOuterDisposeScope();
     }
 }

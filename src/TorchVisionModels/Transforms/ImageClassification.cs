@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Transforms;
@@ -16,6 +17,8 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     /// <summary>ImageNet's channel standard deviations.</summary>
     public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
 
+    static readonly TorchSharp.Scalar MaxByte = 255.ToScalar();
+
     /// <summary>The channel means used (ImageNet's unless given).</summary>
     public float[] mean { get; init; } = mean ?? ImageNetMean;
 
@@ -31,7 +34,7 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
 
         using var scope = NewDisposeScope();
         var hwc = tensor(cropped.Pixels, [cropped.Height, cropped.Width, 3]);
-        var chw = hwc.permute(2, 0, 1).to(float32).div(255);
+        var chw = hwc.permute(2, 0, 1).to(float32).div(MaxByte);
         var normalised = chw.sub_(tensor(mean).view(-1, 1, 1)).div_(tensor(std).view(-1, 1, 1));
         return normalised.MoveToOuterDisposeScope();
     }

@@ -1,0 +1,101 @@
+using Microsoft.ML.OnnxRuntime;
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
+using Tensor = TorchSharp.torch.Tensor;
+using TorchVisionModels.Onnx;
+using static TorchSharp.torch;
+
+namespace TorchVisionModels.Tests.Onnx;
+
+/// <summary>ONNX Runtime runs the exported model to the TorchSharp model's logits, folded or not; onnx.checker accepts it.</summary>
+public class OnnxExportTests
+{
+    public static TheoryData<string, bool> Cases()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var name in new[]
+        {
+            "resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d",
+            "wide_resnet50_2", "wide_resnet101_2", "resnet50_dilation_ftt", "resnet18_frozenbn", "resnet50_num_classes_10",
+        })
+        {
+            data.Add(name, false);
+            data.Add(name, true);
+        }
+        return data;
+    }
+
+    // Relative to the largest logit. Measured on these cases: at most 9.0e-7 unfolded, 1.1e-6 folded.
+    const double Tolerance = 1e-5;
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void OnnxRuntimeGivesTheSameLogits(string name, bool fold)
+    {
+        using var model = ModelCases.Case(name);
+        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        model.eval();
+        var path = Path.Combine(Path.GetTempPath(), $"{name}-{fold}-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export(model, path, foldBatchNorm: fold, metadata: new Dictionary<string, string> { ["architecture"] = name });
+            using var x = rand([2, 3, 64, 80], generator: new Generator(seed: 3));
+            using var expected = RunTorch(model, x);
+            using var actual = RunOnnx(path, x);
+            Assert.Equal(expected.shape, actual.shape);
+            var error = Fixtures.RelativeError(actual, expected);
+            Assert.True(error <= Tolerance, $"relative error {error:E2}");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OnnxCheckerAcceptsTheModel(bool fold)
+    {
+        using var model = torchvision.models.resnext50_32x4d(num_classes: 10, replace_stride_with_dilation: [false, false, true]);
+        var path = Path.Combine(Path.GetTempPath(), $"checker-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export(model, path, foldBatchNorm: fold, metadata: new Dictionary<string, string> { ["architecture"] = "resnext50_32x4d" });
+            var (exitCode, output) = Fixtures.RunPython("check_onnx.py", path);
+            Assert.True(exitCode == 0, output);
+            Assert.Equal("ok", output.Trim());
+
+            using var session = new InferenceSession(path);
+            Assert.Equal("resnext50_32x4d", session.ModelMetadata.CustomMetadataMap["architecture"]);
+            Assert.Equal([-1, 3, -1, -1], session.InputMetadata[OnnxExporter.InputName].Dimensions);
+            Assert.Equal([-1, 10], session.OutputMetadata[OnnxExporter.OutputName].Dimensions);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void GroupNormCannotBeExported()
+    {
+        using var model = torchvision.models.resnet18(norm_layer: c => nn.GroupNorm(32, c));
+        var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.ToModel(model));
+        Assert.Equal("bn1 is a GroupNorm, which the ONNX exporter cannot write: it exports BatchNorm2d (with running statistics) and FrozenBatchNorm2d.", e.Message);
+    }
+
+    static Tensor RunTorch(ResNet model, Tensor x)
+    {
+        using var _ = no_grad();
+        return model.call(x);
+    }
+
+    static Tensor RunOnnx(string path, Tensor x)
+    {
+        using var session = new InferenceSession(path);
+        var input = new DenseTensor(x.data<float>().ToArray(), x.shape.Select(d => (int)d).ToArray());
+        using var results = session.Run([NamedOnnxValue.CreateFromTensor(OnnxExporter.InputName, input)]);
+        var logits = results.Single().AsTensor<float>();
+        return tensor(logits.ToArray(), logits.Dimensions.ToArray().Select(d => (long)d).ToArray());
+    }
+}
