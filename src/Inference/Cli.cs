@@ -10,6 +10,7 @@ public static class Cli
     public static RootCommand Create() => new("torchvision's ResNet family on TorchSharp.")
     {
         ClassifyCommand.Create(),
+        ExportCommand.Create(),
         InfoCommand.Create(),
     };
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using TorchVisionModels;
 using TorchVisionModels.Classification;
+using static TorchSharp.torch;
 
 namespace Inference.Commands;
 
@@ -28,19 +29,25 @@ static class ClassifyCommand
         var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
+        var backend = new Option<string>("--backend")
+        {
+            Description = "torch (TorchSharp) or onnxruntime (exports the model to ONNX first, unless --weights is an .onnx file)",
+            DefaultValueFactory = _ => "torch",
+        };
+        backend.AcceptOnlyFromAmong("torch", "onnxruntime");
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("classify", "Classify images: top-k labels and probabilities, as the classic PyTorch script prints them.")
         {
-            model, weights, categories, topk, batchSize, device, json, exif, images,
+            model, weights, categories, topk, batchSize, device, backend, json, exif, images,
         };
         command.SetAction(result => UserErrors.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
-            var on = DeviceOption.Resolve(result.GetValue(device)!);
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
-            var pretrained = PretrainedModel.Load(architecture, result.GetValue(weights)!, result.GetValue(categories), progress: !asJson);
+            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, result.GetValue(device)!, asJson);
+            var on = result.GetValue(backend) == "onnxruntime" ? CPU : DeviceOption.Resolve(result.GetValue(device)!);
             using var network = pretrained.model;
             var k = result.GetValue(topk);
             if (k > pretrained.categories.Count)
@@ -54,6 +61,23 @@ static class ClassifyCommand
             return failed == 0 ? 0 : 1;
         }));
         return command;
+    }
+
+    static PretrainedModel Load(string architecture, string weights, string? categories, string backend, string device, bool quiet)
+    {
+        var onnx = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
+        if (backend == "torch")
+        {
+            if (onnx)
+                throw new ArgumentException($"--weights {weights} is an ONNX model: run it with --backend onnxruntime.");
+            DeviceOption.Resolve(device);
+            return PretrainedModel.Load(architecture, weights, categories, progress: !quiet);
+        }
+        if (device is not ("auto" or "cpu"))
+            throw new ArgumentException($"--device {device}: the onnxruntime backend runs on the CPU.");
+        return onnx
+            ? PretrainedModel.LoadOnnx(weights, categories, threads: 0)
+            : PretrainedModel.Load(architecture, weights, categories, progress: !quiet).ToOnnxRuntime(architecture, threads: 0);
     }
 
     static int WriteTables(TextWriter output, TextWriter error, IEnumerable<ClassificationResult> results)

@@ -1,13 +1,61 @@
+using System.Globalization;
 using System.Text.Json;
+using Inference.Backends;
 using TorchVisionModels;
+using TorchVisionModels.Onnx;
 using TorchVisionModels.Serialization;
 using TorchVisionModels.Transforms;
+using static TorchSharp.torch;
 
 namespace Inference.Commands;
 
 /// <summary>A model with its weights, preprocessing and category names, from <c>--model</c> and <c>--weights</c>.</summary>
-sealed record PretrainedModel(ResNet model, ImageClassification transforms, IReadOnlyList<string> categories, string description)
+sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassification transforms, IReadOnlyList<string> categories, string description)
 {
+    /// <summary>What the exporter writes into an ONNX model's metadata_props, so the file alone classifies.</summary>
+    public Dictionary<string, string> OnnxMetadata(string architecture) => new()
+    {
+        ["architecture"] = architecture,
+        ["weights"] = description,
+        ["categories"] = JsonSerializer.Serialize(categories),
+        ["resize_size"] = transforms.resize_size.ToString(CultureInfo.InvariantCulture),
+        ["crop_size"] = transforms.crop_size.ToString(CultureInfo.InvariantCulture),
+        ["mean"] = JsonSerializer.Serialize(transforms.mean),
+        ["std"] = JsonSerializer.Serialize(transforms.std),
+    };
+
+    /// <summary>This model exported to ONNX (BatchNorm folded) and run by ONNX Runtime; disposes the TorchSharp model.</summary>
+    public PretrainedModel ToOnnxRuntime(string architecture, int threads)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"{architecture}-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            OnnxExporter.Export((ResNet)model, path, foldBatchNorm: true, metadata: OnnxMetadata(architecture));
+            model.Dispose();
+            return this with { model = new OnnxRuntimeModel(path, threads) };
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>An exported .onnx file: its preprocessing and categories from its metadata, or the defaults.</summary>
+    public static PretrainedModel LoadOnnx(string path, string? categoriesFile, int threads)
+    {
+        var onnx = new OnnxRuntimeModel(path, threads);
+        var metadata = onnx.Metadata;
+        var categories = categoriesFile is not null ? ReadCategories(categoriesFile)
+            : metadata.TryGetValue("categories", out var json) ? JsonSerializer.Deserialize<string[]>(json)!
+            : Weights.ImageNetCategories;
+        var transforms = new ImageClassification(
+            crop_size: metadata.TryGetValue("crop_size", out var crop) ? int.Parse(crop, CultureInfo.InvariantCulture) : 224,
+            resize_size: metadata.TryGetValue("resize_size", out var resize) ? int.Parse(resize, CultureInfo.InvariantCulture) : 256,
+            mean: metadata.TryGetValue("mean", out var mean) ? JsonSerializer.Deserialize<float[]>(mean) : null,
+            std: metadata.TryGetValue("std", out var std) ? JsonSerializer.Deserialize<float[]>(std) : null);
+        return new(onnx, transforms, categories, metadata.TryGetValue("weights", out var weights) ? weights : Path.GetFileName(path));
+    }
+
     /// <summary>
     /// <paramref name="weights"/> names torchvision weights of the architecture (DEFAULT, IMAGENET1K_V1, ...), which
     /// come from torch.hub's cache or are downloaded, or is a checkpoint file, which works offline. For a file, the
@@ -55,7 +103,7 @@ sealed record PretrainedModel(ResNet model, ImageClassification transforms, IRea
     }
 
     /// <summary>A JSON array of names, or one name per line.</summary>
-    static IReadOnlyList<string> ReadCategories(string path)
+    public static IReadOnlyList<string> ReadCategories(string path)
     {
         if (!File.Exists(path))
             throw new FileNotFoundException($"Categories file {path} does not exist.", path);

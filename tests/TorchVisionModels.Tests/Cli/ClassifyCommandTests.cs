@@ -8,13 +8,44 @@ public class ClassifyCommandTests
     static readonly string Weights = Fixtures.PathOf("forward_resnet18.weights.pt");
 
     [Fact]
-    public void JsonEqualsPyTorchsTop5()
+    public void JsonEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights);
+
+    [Fact]
+    public void OnnxRuntimeBackendEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights, "--backend", "onnxruntime");
+
+    [Fact]
+    public void ExportedOnnxFileClassifiesOnItsOwn()
     {
-        var (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--json", "--batch-size", "2", Fixtures.Samples);
+        var path = Path.Combine(Path.GetTempPath(), $"resnet18-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            var (exitCode, output, error) = CliRunner.Run("export", "--model", "resnet18", "--weights", Weights, "--out", path, "--fold-bn");
+            Assert.True(exitCode == 0, error);
+            Assert.StartsWith($"wrote {path} (resnet18, forward_resnet18.weights.pt, ", output);
+            AssertPyTorchsTop5("--weights", path, "--backend", "onnxruntime");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void OnnxFileNeedsTheOnnxRuntimeBackend()
+    {
+        var (exitCode, _, error) = CliRunner.Run("classify", "--weights", "model.onnx", Path.Combine(Fixtures.Samples, "cat.png"));
+        Assert.Equal(2, exitCode);
+        Assert.Equal("error: --weights model.onnx is an ONNX model: run it with --backend onnxruntime.", error.Trim());
+    }
+
+    static void AssertPyTorchsTop5(params string[] options)
+    {
+        var (exitCode, output, error) = CliRunner.Run(["classify", "--model", "resnet18", "--json", "--batch-size", "2", .. options, Fixtures.Samples]);
 
         Assert.True(exitCode == 0, error);
         var document = JsonDocument.Parse(output).RootElement;
         Assert.Equal("resnet18", document.GetProperty("model").GetString());
+        Assert.Equal("forward_resnet18.weights.pt", document.GetProperty("weights").GetString());
         Assert.Equal("cpu", document.GetProperty("device").GetString());
         var expected = Fixtures.Json("classification.json");
         var results = document.GetProperty("results").EnumerateArray().ToList();

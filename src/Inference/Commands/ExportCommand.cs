@@ -1,0 +1,41 @@
+using System.CommandLine;
+using TorchVisionModels;
+using TorchVisionModels.Onnx;
+
+namespace Inference.Commands;
+
+/// <summary><c>export</c>: writes an architecture with its weights as an ONNX model that classifies on its own.</summary>
+static class ExportCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Architecture", DefaultValueFactory = _ => "resnet50" };
+        model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
+        var weights = new Option<string>("--weights")
+        {
+            Description = "DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2 (from torch.hub's cache, downloaded if missing), or a checkpoint file",
+            DefaultValueFactory = _ => "DEFAULT",
+        };
+        var categories = new Option<string?>("--categories") { Description = "Category names for a checkpoint file: a JSON array or one per line" };
+        var output = new Option<string>("--out") { Description = "The .onnx file to write", Required = true };
+        var fold = new Option<bool>("--fold-bn") { Description = "Fold BatchNorm into the convolutions" };
+        var opset = new Option<int>("--opset") { Description = "ONNX opset, 13 to 17", DefaultValueFactory = _ => 17 };
+        opset.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 13 or > 17) r.AddError("--opset must be 13 to 17"); });
+
+        var command = new Command("export", "Export a model to ONNX, with its categories and preprocessing in the file's metadata.")
+        {
+            model, weights, categories, output, fold, opset,
+        };
+        command.SetAction(result => UserErrors.Report(result, () =>
+        {
+            var architecture = result.GetValue(model)!;
+            var pretrained = PretrainedModel.Load(architecture, result.GetValue(weights)!, result.GetValue(categories), progress: true);
+            using var network = pretrained.model;
+            var path = result.GetValue(output)!;
+            OnnxExporter.Export((ResNet)network, path, result.GetValue(fold), result.GetValue(opset), pretrained.OnnxMetadata(architecture));
+            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({architecture}, {pretrained.description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
+            return 0;
+        }));
+        return command;
+    }
+}
