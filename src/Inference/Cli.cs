@@ -9,6 +9,7 @@ public static class Cli
     /// <summary>The root command with every subcommand.</summary>
     public static RootCommand Create() => new("torchvision's ResNet family on TorchSharp.")
     {
+        BenchCommand.Create(),
         ClassifyCommand.Create(),
         ExportCommand.Create(),
         InfoCommand.Create(),

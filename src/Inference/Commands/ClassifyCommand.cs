@@ -28,6 +28,7 @@ static class ClassifyCommand
         batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
         var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
+        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model)", DefaultValueFactory = _ => true };
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
         var backend = new Option<string>("--backend")
         {
@@ -39,15 +40,17 @@ static class ClassifyCommand
 
         var command = new Command("classify", "Classify images: top-k labels and probabilities, as the classic PyTorch script prints them.")
         {
-            model, weights, categories, topk, batchSize, device, backend, json, exif, images,
+            model, weights, categories, topk, batchSize, device, backend, fast, json, exif, images,
         };
         command.SetAction(result => UserErrors.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
-            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, result.GetValue(device)!, asJson);
             var on = result.GetValue(backend) == "onnxruntime" ? CPU : DeviceOption.Resolve(result.GetValue(device)!);
+            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, result.GetValue(device)!, asJson);
+            if (result.GetValue(backend) == "torch" && result.GetValue(fast))
+                pretrained = pretrained.Fused(on);
             using var network = pretrained.model;
             var k = result.GetValue(topk);
             if (k > pretrained.categories.Count)

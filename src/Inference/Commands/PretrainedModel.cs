@@ -5,6 +5,7 @@ using TorchVisionModels;
 using TorchVisionModels.Onnx;
 using TorchVisionModels.Serialization;
 using TorchVisionModels.Transforms;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Inference.Commands;
@@ -23,6 +24,17 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
         ["mean"] = JsonSerializer.Serialize(transforms.mean),
         ["std"] = JsonSerializer.Serialize(transforms.std),
     };
+
+    /// <summary>This model on <paramref name="device"/>, BatchNorm folded and channels-last (<see cref="FusedResNet"/>); disposes the plain one.</summary>
+    public PretrainedModel Fused(Device device)
+    {
+        var resnet = (ResNet)model;
+        resnet.to(device);
+        resnet.eval();
+        var fused = new FusedResNet(resnet);
+        resnet.Dispose();
+        return this with { model = fused };
+    }
 
     /// <summary>This model exported to ONNX (BatchNorm folded) and run by ONNX Runtime; disposes the TorchSharp model.</summary>
     public PretrainedModel ToOnnxRuntime(string architecture, int threads)

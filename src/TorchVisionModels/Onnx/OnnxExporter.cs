@@ -1,6 +1,5 @@
 using Google.Protobuf;
 using Onnx;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -98,34 +97,19 @@ public static class OnnxExporter
 
         public string ConvNorm(string x, Conv2d conv, nn.Module norm, string convName, string normName)
         {
-            var (weight, bias) = (conv.weight!.detach(), conv.bias?.detach());
-            var (scale, shift, mean, variance, eps) = NormParameters(norm, normName);
             if (fold)
             {
-                // y = (conv(x) + b - mean) * scale / sqrt(var + eps) + shift, computed in float64.
-                using var scope = NewDisposeScope();
-                using var epsilon = eps.ToScalar();
-                var factor = scale.to(float64) / variance.to(float64).add(epsilon, Scalars.One).sqrt();
-                var w = (weight.to(float64) * factor.view(-1, 1, 1, 1)).to(float32);
-                var b = shift.to(float64).add(((bias?.to(float64) ?? zeros_like(mean, dtype: float64)) - mean.to(float64)) * factor, Scalars.One).to(float32);
+                var (w, b) = BatchNormFolding.Fold(conv, norm, normName);
                 return Conv(x, conv, convName, Initializer($"{convName}.weight", w), Initializer($"{convName}.bias", b));
             }
-            var y = Conv(x, conv, convName, Initializer($"{convName}.weight", weight), bias is null ? null : Initializer($"{convName}.bias", bias));
+            var (scale, shift, mean, variance, eps) = BatchNormFolding.Parameters(norm, normName);
+            var bias = conv.bias?.detach();
+            var y = Conv(x, conv, convName, Initializer($"{convName}.weight", conv.weight!.detach()), bias is null ? null : Initializer($"{convName}.bias", bias));
             return Node("BatchNormalization",
                 [y, Initializer($"{normName}.weight", scale), Initializer($"{normName}.bias", shift),
                  Initializer($"{normName}.running_mean", mean), Initializer($"{normName}.running_var", variance)],
                 normName, Float("epsilon", (float)eps));
         }
-
-        static (Tensor scale, Tensor shift, Tensor mean, Tensor variance, double eps) NormParameters(nn.Module norm, string name) => norm switch
-        {
-            BatchNorm2d { running_mean: { } mean, running_var: { } variance } bn =>
-                (bn.weight?.detach() ?? ones_like(mean), bn.bias?.detach() ?? zeros_like(mean), mean, variance, bn.eps),
-            FrozenBatchNorm2d frozen =>
-                (frozen.get_buffer("weight")!, frozen.get_buffer("bias")!, frozen.get_buffer("running_mean")!, frozen.get_buffer("running_var")!, frozen.eps),
-            _ => throw new NotSupportedException(
-                $"{name} is a {norm.GetType().Name}, which the ONNX exporter cannot write: it exports BatchNorm2d (with running statistics) and FrozenBatchNorm2d."),
-        };
 
         string Conv(string x, Conv2d conv, string name, string weight, string? bias)
         {

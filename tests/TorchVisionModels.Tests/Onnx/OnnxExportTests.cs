@@ -81,7 +81,7 @@ public class OnnxExportTests
     {
         using var model = torchvision.models.resnet18(norm_layer: c => nn.GroupNorm(32, c));
         var e = Assert.Throws<NotSupportedException>(() => OnnxExporter.ToModel(model));
-        Assert.Equal("bn1 is a GroupNorm, which the ONNX exporter cannot write: it exports BatchNorm2d (with running statistics) and FrozenBatchNorm2d.", e.Message);
+        Assert.Equal("bn1 is a GroupNorm, which cannot be folded or exported: that works for BatchNorm2d (with running statistics) and FrozenBatchNorm2d.", e.Message);
     }
 
     static Tensor RunTorch(ResNet model, Tensor x)

@@ -1,0 +1,127 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using TorchVisionModels;
+using static TorchSharp.torch;
+
+namespace Inference.Commands;
+
+/// <summary>
+/// <c>bench</c>: inference latency and throughput of an architecture on random input, per batch size: median and
+/// p90 milliseconds per batch, images per second, and the process's peak resident memory. Warm-up excluded.
+/// </summary>
+static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Architecture", DefaultValueFactory = _ => "resnet50" };
+        model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
+        var batchSizes = new Option<int[]>("--batch-size")
+        {
+            Description = "Batch sizes, e.g. 1,8",
+            DefaultValueFactory = _ => [1, 8],
+            CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',')).Select(v => int.TryParse(v, out var n) && n > 0 ? n : -1).ToArray(),
+        };
+        batchSizes.Validators.Add(r => { if (r.GetValueOrDefault<int[]>()?.Any(n => n < 1) != false) r.AddError("--batch-size takes positive whole numbers separated by commas"); });
+        var iterations = new Option<int>("--iters") { Description = "Timed iterations per batch size", DefaultValueFactory = _ => 20 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations first", DefaultValueFactory = _ => 3 };
+        var threads = new Option<int>("--threads") { Description = "Intra-op threads (0: the library's default)", DefaultValueFactory = _ => 0 };
+        var size = new Option<int>("--input-size") { Description = "Image height and width", DefaultValueFactory = _ => 224 };
+        var backend = new Option<string>("--backend") { Description = "torch or onnxruntime (our export of the model, or --onnx FILE)", DefaultValueFactory = _ => "torch" };
+        var onnx = new Option<string?>("--onnx") { Description = "With --backend onnxruntime: benchmark this .onnx file (say, one torch.onnx.export wrote)" };
+        backend.AcceptOnlyFromAmong("torch", "onnxruntime");
+        var json = new Option<bool>("--json") { Description = "Print one JSON document" };
+        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (FusedResNet); --fast false runs the plain model", DefaultValueFactory = _ => true };
+        foreach (var option in new Option<int>[] { iterations, size })
+            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{r.Option.Name} must be at least 1"); });
+
+        var command = new Command("bench", "Measure inference latency, throughput and peak memory.")
+        {
+            model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, json,
+        };
+        command.SetAction(result => UserErrors.Report(result, () =>
+        {
+            var architecture = result.GetValue(model)!;
+            if (result.GetValue(threads) is > 0 and var t)
+                set_num_threads(t);
+            if (result.GetValue(onnx) is { } file && result.GetValue(backend) != "onnxruntime")
+                throw new ArgumentException("--onnx needs --backend onnxruntime.");
+            var network = result.GetValue(onnx) is { } path
+                ? PretrainedModel.LoadOnnx(path, null, result.GetValue(threads)).model
+                : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), result.GetValue(threads));
+            try
+            {
+                var rows = result.GetValue(batchSizes)!.Select(b => Measure(network, b, result.GetValue(size), result.GetValue(warmup), result.GetValue(iterations))).ToList();
+                Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, result.GetValue(backend)!, get_num_threads(), rows);
+            }
+            finally
+            {
+                network.Dispose();
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, int threads)
+    {
+        var model = torchvision.models.get_model_builder(architecture)();
+        model.eval();
+        if (backend == "torch" && !fast)
+            return model;
+        if (backend == "torch")
+        {
+            using (model)
+                return new FusedResNet(model);
+        }
+        return new PretrainedModel(model, new TorchVisionModels.Transforms.ImageClassification(224), Weights.ImageNetCategories, "random")
+            .ToOnnxRuntime(architecture, threads).model;
+    }
+
+    /// <summary>One batch size's numbers; resident memory after warm-up and after the timed iterations shows growth.</summary>
+    public sealed record Row(int batch_size, double median_ms, double p90_ms, double images_per_second, double peak_rss_mb, double rss_after_warmup_mb, double rss_at_end_mb);
+
+    static Row Measure(nn.Module<Tensor, Tensor> model, int batch, int size, int warmup, int iterations)
+    {
+        using var input = randn(batch, 3, size, size);
+        using var mode = inference_mode();
+        for (var i = 0; i < warmup; i++)
+            model.call(input).Dispose();
+        var rssAfterWarmup = ResidentMegabytes("VmRSS:");
+        var times = new double[iterations];
+        for (var i = 0; i < iterations; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            model.call(input).Dispose();
+            times[i] = clock.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        var median = times[iterations / 2];
+        return new Row(batch, median, times[Math.Min(iterations - 1, (int)Math.Ceiling(iterations * 0.9) - 1)], batch * 1000.0 / median,
+            ResidentMegabytes("VmHWM:"), rssAfterWarmup, ResidentMegabytes("VmRSS:"));
+    }
+
+    /// <summary>A resident-memory line of /proc/self/status (VmHWM: peak, VmRSS: now) on Linux; the working set elsewhere.</summary>
+    static double ResidentMegabytes(string field)
+    {
+        const string status = "/proc/self/status";
+        if (File.Exists(status) && File.ReadLines(status).FirstOrDefault(l => l.StartsWith(field)) is { } line)
+            return double.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024;
+        using var process = Process.GetCurrentProcess();
+        return (field == "VmHWM:" ? process.PeakWorkingSet64 : process.WorkingSet64) / 1048576.0;
+    }
+
+    static void Write(TextWriter output, bool json, string architecture, string backend, int threads, List<Row> rows)
+    {
+        if (json)
+        {
+            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, threads, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
+            return;
+        }
+        output.WriteLine($"{architecture}, {backend}, {threads} threads");
+        output.WriteLine($"  {"batch",5}  {"median ms",10}  {"p90 ms",10}  {"images/s",9}  {"peak RSS MB",11}");
+        foreach (var r in rows)
+            output.WriteLine($"  {r.batch_size,5}  {r.median_ms,10:F1}  {r.p90_ms,10:F1}  {r.images_per_second,9:F1}  {r.peak_rss_mb,11:F0}");
+    }
+}

@@ -1,0 +1,116 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using F = TorchSharp.torch.nn.functional;
+
+namespace TorchVisionModels;
+
+/// <summary>
+/// A fast inference copy of a <see cref="ResNet"/>: every normalisation layer folded into its convolution (eval-mode
+/// semantics), activations kept in channels-last layout, which libtorch's oneDNN convolutions run fastest, and no
+/// autograd. It owns copies of the weights: the <see cref="ResNet"/> it came from, which is the one to train and save,
+/// is not changed. Its logits equal the model's up to float rounding.
+/// </summary>
+public sealed class FusedResNet : nn.Module<Tensor, Tensor>
+{
+    /// <summary>A convolution with its folded norm layer.</summary>
+    sealed record Conv(Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups);
+
+    /// <summary>A residual block: its convolutions in order, and the downsampling one.</summary>
+    sealed record Block(Conv[] convs, Conv? downsample);
+
+    readonly Conv stem;
+    readonly Block[] blocks;
+    readonly Tensor fcWeight;
+    readonly Tensor fcBias;
+    readonly bool channelsLast;
+
+    /// <summary>Folds <paramref name="model"/>'s current weights (it may be in train or eval mode; it is not changed).</summary>
+    /// <param name="model">The network.</param>
+    /// <param name="channelsLast">Run in NHWC layout (faster on CPU with oneDNN); false keeps NCHW.</param>
+    /// <exception cref="NotSupportedException">A norm layer cannot be folded (GroupNorm, custom), or a block is not BasicBlock/Bottleneck.</exception>
+    public FusedResNet(ResNet model, bool channelsLast = true) : base(nameof(FusedResNet))
+    {
+        this.channelsLast = channelsLast;
+        stem = Fold(model.conv1, model.bn1, "bn1");
+        blocks = new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) }
+            .SelectMany(stage => stage.Item2.named_children().Select(child => Fold(child.module, $"{stage.Item1}.{child.name}")))
+            .ToArray();
+        using (no_grad())
+        {
+            fcWeight = model.fc.weight!.detach().clone().DetachFromDisposeScope();
+            fcBias = model.fc.bias!.detach().clone().DetachFromDisposeScope();
+        }
+    }
+
+    Conv Fold(Conv2d conv, nn.Module norm, string name)
+    {
+        var (weight, bias) = BatchNormFolding.Fold(conv, norm, name);
+        using (NewDisposeScope())
+            weight = (channelsLast ? ToChannelsLast(weight) : weight.alias()).DetachFromDisposeScope();
+        return new Conv(weight, bias.DetachFromDisposeScope(), conv.stride, conv.padding!, conv.dilation, conv.groups);
+    }
+
+    Block Fold(nn.Module block, string name) => block switch
+    {
+        BasicBlock b => new Block([Fold(b.conv1, b.bn1, $"{name}.bn1"), Fold(b.conv2, b.bn2, $"{name}.bn2")], Downsample(b.downsample, name)),
+        Bottleneck b => new Block([Fold(b.conv1, b.bn1, $"{name}.bn1"), Fold(b.conv2, b.bn2, $"{name}.bn2"), Fold(b.conv3, b.bn3, $"{name}.bn3")], Downsample(b.downsample, name)),
+        _ => throw new NotSupportedException($"{name} is a {block.GetType().Name}; FusedResNet knows BasicBlock and Bottleneck."),
+    };
+
+    Conv? Downsample(nn.Module<Tensor, Tensor>? downsample, string name) => downsample switch
+    {
+        null => null,
+        Sequential { Count: 2 } d when d[0] is Conv2d conv => Fold(conv, (nn.Module)d[1], $"{name}.downsample.1"),
+        _ => throw new NotSupportedException($"{name}.downsample is not a 1x1 convolution and a norm layer; FusedResNet cannot fold it."),
+    };
+
+    /// <summary>The same memory, NHWC strides: what PyTorch's <c>to(memory_format=torch.channels_last)</c> gives.</summary>
+    static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
+
+    static Tensor Apply(Conv c, Tensor x) => F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
+
+    /// <inheritdoc/>
+    public override Tensor forward(Tensor x)
+    {
+        using var _ = inference_mode();
+        using var scope = NewDisposeScope();
+        if (channelsLast)
+            x = ToChannelsLast(x);
+        x = F.max_pool2d(Apply(stem, x).relu_(), kernel_size: 3, stride: 2, padding: 1);
+        foreach (var block in blocks)
+        {
+            using var blockScope = NewDisposeScope();
+            var @out = x;
+            for (var i = 0; i < block.convs.Length; i++)
+            {
+                @out = Apply(block.convs[i], @out);
+                if (i < block.convs.Length - 1)
+                    @out.relu_();
+            }
+            @out.add_(block.downsample is null ? x : Apply(block.downsample, x), Scalars.One).relu_();
+            // Free each block's input as soon as its output exists, as PyTorch's reference counting does.
+            var input = x;
+            x = @out.MoveToOuterDisposeScope();
+            input.Dispose();
+        }
+        x = F.adaptive_avg_pool2d(x, 1).flatten(1);
+        return F.linear(x, fcWeight, fcBias).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Frees the folded weights.</summary>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var c in blocks.SelectMany(b => b.convs.Append(b.downsample)).Append(stem).OfType<Conv>())
+            {
+                c.weight.Dispose();
+                c.bias.Dispose();
+            }
+            fcWeight.Dispose();
+            fcBias.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
