@@ -3,7 +3,8 @@
 
 For each model and batch size, in interleaved rounds (these machines are noisy; the table shows each case's median
 over the rounds): PyTorch eager and frozen TorchScript (scripts/bench_pytorch.py), our TorchSharp model plain and
-fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export and on torch.onnx.export's, all with the same threads.
+fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export (the `export` command, BatchNorm folded) and on
+torch.onnx.export's, both loaded from files the same way, all with the same threads.
 
     /usr/bin/python3 benchmarks/compare.py [--models resnet50,resnet18] [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2]
 
@@ -53,14 +54,21 @@ def main():
     table = []
     with tempfile.TemporaryDirectory() as scratch:
         for model in args.models.split(","):
-            exported = os.path.join(scratch, f"{model}.onnx")
+            exported = os.path.join(scratch, f"{model}-torch.onnx")
             torch_onnx(model, exported)
+            ours = os.path.join(scratch, f"{model}-ours.onnx")
+            weights = os.path.join(scratch, f"{model}.pth")
+            import torch
+            import torchvision
+            torch.save(getattr(torchvision.models, model)().state_dict(), weights)
+            subprocess.run(["dotnet", APP, "export", "--model", model, "--weights", weights, "--out", ours, "--fold-bn"],
+                           check=True, capture_output=True)
             cases = {
                 "PyTorch eager": python + ["--model", model] + common,
                 "PyTorch TorchScript": python + ["--model", model, "--script"] + common,
                 "TorchSharp plain": dotnet + ["--model", model, "--fast", "false"] + common,
                 "TorchSharp fast": dotnet + ["--model", model] + common,
-                "ORT, our export": dotnet + ["--model", model, "--backend", "onnxruntime"] + common,
+                "ORT, our export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", ours] + common,
                 "ORT, torch.onnx.export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", exported] + common,
             }
             times = {name: {} for name in cases}

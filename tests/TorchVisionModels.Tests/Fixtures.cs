@@ -82,6 +82,16 @@ static class Fixtures
         return (actual.to(float64) - expected.to(float64)).abs().max().item<double>() / (scale == 0 ? 1 : scale);
     }
 
+    /// <summary>Calls <paramref name="forward"/> once to warm up, then three times, and asserts no tensor outlives the calls.</summary>
+    public static void AssertNoLiveTensorsAfter(Action forward)
+    {
+        forward();
+        var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        for (var i = 0; i < 3; i++)
+            forward();
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+
     public static void DisposeAll(IEnumerable<Tensor> tensors)
     {
         foreach (var tensor in tensors)

@@ -50,12 +50,7 @@ public class FusedResNetTests
         model.eval();
         using var fused = new FusedResNet(model);
         using var x = randn(2, 3, 64, 64);
-        fused.call(x).Dispose();
-
-        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (var i = 0; i < 3; i++)
-            fused.call(x).Dispose();
-        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Fixtures.AssertNoLiveTensorsAfter(() => fused.call(x).Dispose());
     }
 
     [Fact]

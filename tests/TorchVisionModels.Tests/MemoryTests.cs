@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Tests;
@@ -14,11 +13,6 @@ public class MemoryTests
         using var model = torchvision.models.resnet50(replace_stride_with_dilation: [false, false, true]);
         model.train(training);
         using var x = randn(2, 3, 64, 64);
-        model.call(x).Dispose();
-
-        var before = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
-        for (var i = 0; i < 3; i++)
-            model.call(x).Dispose();
-        Assert.Equal(before, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+        Fixtures.AssertNoLiveTensorsAfter(() => model.call(x).Dispose());
     }
 }

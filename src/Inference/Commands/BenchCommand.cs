@@ -15,8 +15,7 @@ static class BenchCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Architecture", DefaultValueFactory = _ => "resnet50" };
-        model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
+        var model = ArchitectureOption.Create();
         var batchSizes = new Option<int[]>("--batch-size")
         {
             Description = "Batch sizes, e.g. 1,8",

@@ -14,14 +14,9 @@ static class ClassifyCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Architecture", DefaultValueFactory = _ => "resnet50" };
-        model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
-        var weights = new Option<string>("--weights")
-        {
-            Description = "DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2 (from torch.hub's cache, downloaded if missing), or a checkpoint file",
-            DefaultValueFactory = _ => "DEFAULT",
-        };
-        var categories = new Option<string?>("--categories") { Description = "Category names for a checkpoint file: a JSON array or one per line" };
+        var model = ArchitectureOption.Create();
+        var weights = WeightsOptions.CreateWeights();
+        var categories = WeightsOptions.CreateCategories();
         var topk = new Option<int>("--topk") { Description = "Classes to show per image", DefaultValueFactory = _ => 5 };
         topk.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--topk must be at least 1"); });
         var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };

@@ -9,14 +9,9 @@ static class ExportCommand
 {
     public static Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Architecture", DefaultValueFactory = _ => "resnet50" };
-        model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
-        var weights = new Option<string>("--weights")
-        {
-            Description = "DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2 (from torch.hub's cache, downloaded if missing), or a checkpoint file",
-            DefaultValueFactory = _ => "DEFAULT",
-        };
-        var categories = new Option<string?>("--categories") { Description = "Category names for a checkpoint file: a JSON array or one per line" };
+        var model = ArchitectureOption.Create();
+        var weights = WeightsOptions.CreateWeights();
+        var categories = WeightsOptions.CreateCategories();
         var output = new Option<string>("--out") { Description = "The .onnx file to write", Required = true };
         var fold = new Option<bool>("--fold-bn") { Description = "Fold BatchNorm into the convolutions" };
         var opset = new Option<int>("--opset") { Description = "ONNX opset, 13 to 17", DefaultValueFactory = _ => 17 };

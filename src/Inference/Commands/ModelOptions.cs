@@ -7,11 +7,7 @@ namespace Inference.Commands;
 /// <summary>The command-line options that choose an architecture and its torchvision options.</summary>
 sealed class ModelOptions
 {
-    public readonly Option<string> Model = new("--model")
-    {
-        Description = "Architecture",
-        DefaultValueFactory = _ => "resnet50",
-    };
+    public readonly Option<string> Model = ArchitectureOption.Create();
 
     public readonly Option<long?> NumClasses = new("--num-classes") { Description = "Outputs of the final fc layer (default 1000)" };
 
@@ -22,8 +18,6 @@ sealed class ModelOptions
         Description = "Three flags for layer2..layer4, e.g. false,true,true",
         CustomParser = ParseFlags,
     };
-
-    public ModelOptions() => Model.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
 
     public IEnumerable<Option> All => [Model, NumClasses, ZeroInitResidual, ReplaceStrideWithDilation];
 
