@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs the inference benchmark side by side and prints the ratios as a Markdown table.
 
-For each model and batch size, in interleaved rounds (these machines are noisy; the table shows each case's median
-over the rounds): PyTorch eager and frozen TorchScript (scripts/bench_pytorch.py), our TorchSharp model plain and
+For each model and batch size, in interleaved rounds whose order rotates (these machines are noisy; the table shows
+each case's median over the rounds): PyTorch eager and frozen TorchScript (scripts/bench_pytorch.py), our TorchSharp model plain and
 fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export (the `export` command, BatchNorm folded) and on
 torch.onnx.export's, both loaded from files the same way, all with the same threads.
 
@@ -73,8 +73,11 @@ def main():
             }
             times = {name: {} for name in cases}
             memory = {name: {} for name in cases}
-            for _ in range(args.rounds):
-                for name, command in cases.items():
+            names = list(cases)
+            for round in range(args.rounds):
+                # Rotate the order each round, so that drift in the machine's load favours no case.
+                for name in names[round % len(names):] + names[:round % len(names)]:
+                    command = cases[name]
                     for row in run(command)["results"]:
                         times[name].setdefault(row["batch_size"], []).append(row["median_ms"])
                         memory[name][row["batch_size"]] = row["peak_rss_mb"]

@@ -48,7 +48,7 @@ static class BenchCommand
                 throw new ArgumentException("--onnx needs --backend onnxruntime.");
             var network = result.GetValue(onnx) is { } path
                 ? PretrainedModel.LoadOnnx(path, null, result.GetValue(threads)).model
-                : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), result.GetValue(threads));
+                : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), result.GetValue(threads), result.GetValue(size));
             try
             {
                 var rows = result.GetValue(batchSizes)!.Select(b => Measure(network, b, result.GetValue(size), result.GetValue(warmup), result.GetValue(iterations))).ToList();
@@ -63,7 +63,7 @@ static class BenchCommand
         return command;
     }
 
-    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, int threads)
+    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, int threads, int size)
     {
         var model = torchvision.models.get_model_builder(architecture)();
         model.eval();
@@ -75,7 +75,7 @@ static class BenchCommand
                 return new FusedResNet(model);
         }
         return new PretrainedModel(model, new TorchVisionModels.Transforms.ImageClassification(224), Weights.ImageNetCategories, "random")
-            .ToOnnxRuntime(architecture, threads).model;
+            .ToOnnxRuntime(architecture, threads, size).model;
     }
 
     /// <summary>One batch size's numbers; resident memory after warm-up and after the timed iterations shows growth.</summary>

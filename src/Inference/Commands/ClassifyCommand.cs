@@ -68,7 +68,6 @@ static class ClassifyCommand
         {
             if (onnx)
                 throw new ArgumentException($"--weights {weights} is an ONNX model: run it with --backend onnxruntime.");
-            DeviceOption.Resolve(device);
             return PretrainedModel.Load(architecture, weights, categories, progress: !quiet);
         }
         if (device is not ("auto" or "cpu"))

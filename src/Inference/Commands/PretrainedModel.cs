@@ -36,13 +36,17 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
         return this with { model = fused };
     }
 
-    /// <summary>This model exported to ONNX (BatchNorm folded) and run by ONNX Runtime; disposes the TorchSharp model.</summary>
-    public PretrainedModel ToOnnxRuntime(string architecture, int threads)
+    /// <summary>
+    /// This model exported to ONNX (BatchNorm folded, for <paramref name="size"/> x <paramref name="size"/> images, the
+    /// preset's crop size by default) and run by ONNX Runtime; disposes the TorchSharp model.
+    /// </summary>
+    public PretrainedModel ToOnnxRuntime(string architecture, int threads, int? size = null)
     {
         var path = Path.Combine(Path.GetTempPath(), $"{architecture}-{Guid.NewGuid():N}.onnx");
+        var side = size ?? transforms.crop_size;
         try
         {
-            OnnxExporter.Export((ResNet)model, path, foldBatchNorm: true, metadata: OnnxMetadata(architecture));
+            OnnxExporter.Export((ResNet)model, path, foldBatchNorm: true, metadata: OnnxMetadata(architecture), inputSize: (side, side));
             model.Dispose();
             return this with { model = new OnnxRuntimeModel(path, threads) };
         }

@@ -77,6 +77,16 @@ public class OnnxExportTests
     }
 
     [Fact]
+    public void InputSizeCanBeFixed()
+    {
+        using var model = torchvision.models.resnet18();
+        var graph = OnnxExporter.ToModel(model, inputSize: (224, 224)).Graph;
+        var dims = graph.Input.Single().Type.TensorType.Shape.Dim;
+        Assert.Equal(["batch", "", "", ""], dims.Select(d => d.DimParam));
+        Assert.Equal([0L, 3, 224, 224], dims.Select(d => d.DimValue));
+    }
+
+    [Fact]
     public void GroupNormCannotBeExported()
     {
         using var model = torchvision.models.resnet18(norm_layer: c => nn.GroupNorm(32, c));
