@@ -3,8 +3,8 @@
 
 For each model and batch size, in interleaved rounds whose order rotates (these machines are noisy; the table shows
 each case's median over the rounds): PyTorch eager and frozen TorchScript (scripts/bench_pytorch.py), our TorchSharp model plain and
-fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export (the `export` command, BatchNorm folded) and on
-torch.onnx.export's, both loaded from files the same way, all with the same threads.
+fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export (the `export` command, BatchNorm folded, 224x224) and
+on torch.onnx.export's (224x224) of the same weights, both loaded from files the same way, all with the same threads.
 
     /usr/bin/python3 benchmarks/compare.py [--models resnet50,resnet18] [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2]
 
@@ -28,11 +28,12 @@ def run(command):
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
 
-def torch_onnx(model, path):
-    """PyTorch's own ONNX export of the architecture, for ONNX Runtime's reference speed."""
+def torch_onnx(model, path, weights):
+    """PyTorch's own ONNX export of the architecture, for ONNX Runtime's reference speed, and its weights for ours."""
     import torch
     import torchvision
     net = getattr(torchvision.models, model)().eval()
+    torch.save(net.state_dict(), weights)
     torch.onnx.export(net, torch.randn(1, 3, 224, 224), path, opset_version=13, input_names=["input"], output_names=["logits"],
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
@@ -55,12 +56,9 @@ def main():
     with tempfile.TemporaryDirectory() as scratch:
         for model in args.models.split(","):
             exported = os.path.join(scratch, f"{model}-torch.onnx")
-            torch_onnx(model, exported)
-            ours = os.path.join(scratch, f"{model}-ours.onnx")
             weights = os.path.join(scratch, f"{model}.pth")
-            import torch
-            import torchvision
-            torch.save(getattr(torchvision.models, model)().state_dict(), weights)
+            torch_onnx(model, exported, weights)
+            ours = os.path.join(scratch, f"{model}-ours.onnx")
             subprocess.run(["dotnet", APP, "export", "--model", model, "--weights", weights, "--out", ours, "--fold-bn"],
                            check=True, capture_output=True)
             cases = {
