@@ -20,6 +20,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     sealed record Block(Conv[] convs, Conv? downsample);
 
     readonly Conv stem;
+    readonly (long[] kernel, long[] stride, long[] padding) maxpool;
     readonly Block[] blocks;
     readonly Tensor fcWeight;
     readonly Tensor fcBias;
@@ -33,6 +34,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     {
         this.channelsLast = channelsLast;
         stem = Fold(model.conv1, model.bn1, "bn1");
+        maxpool = (model.maxpool.kernel_size, model.maxpool.stride ?? model.maxpool.kernel_size, model.maxpool.padding ?? [0, 0]);
         blocks = new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) }
             .SelectMany(stage => stage.Item2.named_children().Select(child => Fold(child.module, $"{stage.Item1}.{child.name}")))
             .ToArray();
@@ -77,7 +79,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         if (channelsLast)
             x = ToChannelsLast(x);
-        x = F.max_pool2d(Apply(stem, x).relu_(), kernel_size: 3, stride: 2, padding: 1);
+        x = F.max_pool2d(Apply(stem, x).relu_(), maxpool.kernel, maxpool.stride, maxpool.padding);
         foreach (var block in blocks)
         {
             using var blockScope = NewDisposeScope();

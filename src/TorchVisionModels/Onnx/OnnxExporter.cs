@@ -125,7 +125,12 @@ public static class OnnxExporter
         public string Relu(string x, string name) => Node("Relu", [x], name);
 
         public string MaxPool(string x, MaxPool2d pool, string name)
-            => Node("MaxPool", [x], name, Ints("kernel_shape", [3, 3]), Ints("strides", [2, 2]), Ints("pads", [1, 1, 1, 1]));
+        {
+            // PyTorch's defaults: stride = kernel size, no padding.
+            var padding = pool.padding ?? [0, 0];
+            return Node("MaxPool", [x], name, Ints("kernel_shape", pool.kernel_size), Ints("strides", pool.stride ?? pool.kernel_size),
+                Ints("pads", [.. padding, .. padding]));
+        }
 
         public void Gemm(string x, Linear fc, string name, string output)
             => Node("Gemm", [x, Initializer($"{name}.weight", fc.weight!.detach()), Initializer($"{name}.bias", fc.bias!.detach())],
