@@ -11,7 +11,9 @@ public static class Cli
     {
         BenchCommand.Create(),
         ClassifyCommand.Create(),
+        EvaluateCommand.Create(),
         ExportCommand.Create(),
+        FinetuneCommand.Create(),
         InfoCommand.Create(),
     };
 }

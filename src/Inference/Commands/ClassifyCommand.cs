@@ -21,6 +21,7 @@ static class ClassifyCommand
         topk.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--topk must be at least 1"); });
         var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
         batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
+        var preprocessing = new PreprocessingOptions();
         var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model)", DefaultValueFactory = _ => true };
@@ -37,6 +38,8 @@ static class ClassifyCommand
         {
             model, weights, categories, topk, batchSize, device, backend, fast, json, exif, images,
         };
+        foreach (var option in preprocessing.All)
+            command.Options.Add(option);
         command.SetAction(result => UserErrors.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
@@ -51,7 +54,8 @@ static class ClassifyCommand
             if (k > pretrained.categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {pretrained.categories.Count} classes.");
 
-            var classifier = new ImageClassifier(network, pretrained.transforms, pretrained.categories, on);
+            var preset = preprocessing.Apply(result, pretrained.transforms);
+            var classifier = new ImageClassifier(network, preset, pretrained.categories, on);
             var results = classifier.Classify(ImageInputs.Expand(result.GetValue(images)!), k, result.GetValue(batchSize), result.GetValue(exif));
             var failed = asJson
                 ? WriteJson(output, architecture, pretrained.description, on.ToString(), results)

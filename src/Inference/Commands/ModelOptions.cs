@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using TorchVisionModels;
+using static TorchSharp.torch;
 
 namespace Inference.Commands;
 
@@ -19,14 +20,40 @@ sealed class ModelOptions
         CustomParser = ParseFlags,
     };
 
-    public IEnumerable<Option> All => [Model, NumClasses, ZeroInitResidual, ReplaceStrideWithDilation];
+    public readonly Option<string> Norm = CreateNorm();
 
-    public ResNet Build(ParseResult result)
+    /// <summary>The options that shape the network, without --num-classes (which fine-tuning takes from the data).</summary>
+    public IEnumerable<Option> Architecture => [Model, ZeroInitResidual, ReplaceStrideWithDilation, Norm];
+
+    public IEnumerable<Option> All => [Model, NumClasses, ZeroInitResidual, ReplaceStrideWithDilation, Norm];
+
+    /// <summary>Builds the network the options describe; <paramref name="num_classes"/> and <paramref name="norm"/> override --num-classes and --norm.</summary>
+    public ResNet Build(ParseResult result, Weights? weights = null, long? num_classes = null, string? norm = null)
         => torchvision.models.get_model_builder(result.GetValue(Model)!)(
-            num_classes: result.GetValue(NumClasses),
+            weights: weights,
+            num_classes: num_classes ?? result.GetValue(NumClasses),
             zero_init_residual: result.GetValue(ZeroInitResidual),
             // An absent array option reads as empty, not null; null means torchvision's default.
-            replace_stride_with_dilation: result.GetValue(ReplaceStrideWithDilation) is { Length: > 0 } flags ? flags : null);
+            replace_stride_with_dilation: result.GetValue(ReplaceStrideWithDilation) is { Length: > 0 } flags ? flags : null,
+            norm_layer: NormLayerOf(norm ?? result.GetValue(Norm)!));
+
+    static Option<string> CreateNorm()
+    {
+        var option = new Option<string>("--norm")
+        {
+            Description = "Normalisation layer: bn (BatchNorm2d), frozen-bn (FrozenBatchNorm2d) or gn (GroupNorm, 32 groups)",
+            DefaultValueFactory = _ => "bn",
+        };
+        option.AcceptOnlyFromAmong("bn", "frozen-bn", "gn");
+        return option;
+    }
+
+    static NormLayer? NormLayerOf(string norm) => norm switch
+    {
+        "frozen-bn" => c => new FrozenBatchNorm2d(c),
+        "gn" => c => nn.GroupNorm(32, c),
+        _ => null,
+    };
 
     static bool[]? ParseFlags(ArgumentResult result)
     {

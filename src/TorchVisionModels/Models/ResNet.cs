@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using TorchSharp.Utils;
 using static TorchSharp.torch;
 using static TorchVisionModels.Convolutions;
 
@@ -27,8 +28,27 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     public readonly Sequential layer3;
     public readonly Sequential layer4;
     public readonly AdaptiveAvgPool2d avgpool;
-    public readonly Linear fc;
 #pragma warning restore CS1591
+
+    [ComponentName(Name = nameof(fc))]
+    Linear _fc;
+
+    /// <summary>
+    /// The classifier. Assigning replaces it, as <c>model.fc = nn.Linear(model.fc.in_features, num_classes)</c> does
+    /// in PyTorch for a new head; the replaced layer is disposed.
+    /// </summary>
+    public Linear fc
+    {
+        get => _fc;
+        set
+        {
+            var replaced = _fc;
+            register_module(nameof(fc), null!);
+            register_module(nameof(fc), value);
+            _fc = value;
+            replaced.Dispose();
+        }
+    }
 
     /// <summary>Builds a ResNet from its block type and the number of blocks in each of its four stages.</summary>
     /// <param name="block"><see cref="BasicBlock.type"/> or <see cref="Bottleneck.type"/>.</param>
@@ -73,7 +93,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         layer3 = _make_layer(block, 256, layers[2], stride: 2, dilate: replace_stride_with_dilation[1]);
         layer4 = _make_layer(block, 512, layers[3], stride: 2, dilate: replace_stride_with_dilation[2]);
         avgpool = nn.AdaptiveAvgPool2d((1, 1));
-        fc = nn.Linear(512 * block.expansion, num_classes);
+        _fc = nn.Linear(512 * block.expansion, num_classes);
         RegisterComponents();
 
         using (no_grad())

@@ -24,6 +24,22 @@ public static class TrainingCheckpoint
         StateDictFiles.WriteAtomically(path, stream => PyTorchFormat.Write(stream, contents));
     }
 
+    /// <summary>The metadata saved with a checkpoint, read without touching any model.</summary>
+    /// <exception cref="CheckpointException">The file is not a training checkpoint.</exception>
+    public static IReadOnlyDictionary<string, string> ReadMetadata(string path)
+    {
+        using var file = CheckpointFile.Open(path);
+        return Metadata(file, path);
+    }
+
+    static Dictionary<string, string> Metadata(CheckpointFile file, string path)
+    {
+        if (file.Contents is not PickleDictionary contents || contents.GetValueOrDefault("epoch") is not long)
+            throw new CheckpointException($"{path} is not a training checkpoint: it has no \"epoch\".");
+        return (contents.GetValueOrDefault("metadata") as PickleDictionary ?? [])
+            .ToDictionary(kv => kv.Key.ToString()!, kv => kv.Value?.ToString() ?? "");
+    }
+
     /// <summary>
     /// Restores the model's weights and the optimizer's state, strictly; returns the epoch and metadata saved with
     /// them. Everything is read and checked before anything changes.
@@ -32,10 +48,9 @@ public static class TrainingCheckpoint
     public static (long epoch, IReadOnlyDictionary<string, string> metadata) Load(string path, nn.Module model, OptimizerHelper optimizer)
     {
         using var file = CheckpointFile.Open(path);
-        if (file.Contents is not PickleDictionary contents || contents.GetValueOrDefault("epoch") is not long epoch)
-            throw new CheckpointException($"{path} is not a training checkpoint: it has no \"epoch\".");
-        var metadata = (contents.GetValueOrDefault("metadata") as PickleDictionary ?? [])
-            .ToDictionary(kv => kv.Key.ToString()!, kv => kv.Value?.ToString() ?? "");
+        var metadata = Metadata(file, path);
+        var contents = (PickleDictionary)file.Contents!;
+        var epoch = (long)contents["epoch"]!;
 
         using var staged = OptimizerStateDict.Stage(optimizer, contents.GetValueOrDefault("optimizer"), path);
         model.load_state_dict(path);

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Transforms;
@@ -17,8 +16,6 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     /// <summary>ImageNet's channel standard deviations.</summary>
     public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
 
-    static readonly TorchSharp.Scalar MaxByte = 255.ToScalar();
-
     /// <summary>The channel means used (ImageNet's unless given).</summary>
     public float[] mean { get; init; } = mean ?? ImageNetMean;
 
@@ -30,13 +27,7 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     {
         var (height, width) = resized_output_size(image.Height, image.Width, resize_size);
         var resized = (height, width) == (image.Height, image.Width) ? image : PilBilinear.Resize(image, width, height);
-        var cropped = center_crop(resized, crop_size, crop_size);
-
-        using var scope = NewDisposeScope();
-        var hwc = tensor(cropped.Pixels, [cropped.Height, cropped.Width, 3]);
-        var chw = hwc.permute(2, 0, 1).to(float32).div(MaxByte);
-        var normalised = chw.sub_(tensor(mean).view(-1, 1, 1)).div_(tensor(std).view(-1, 1, 1));
-        return normalised.MoveToOuterDisposeScope();
+        return ToTensor.normalized(center_crop(resized, crop_size, crop_size), mean, std);
     }
 
     /// <summary>torchvision's output size for resizing the shorter side to <paramref name="size"/>: the longer side is truncated.</summary>

@@ -77,13 +77,27 @@ public static class PilBilinear
         return (bounds, kernel, size);
     }
 
+    /// <summary>Rows in parallel for photo-sized outputs; in sequence for small ones, where scheduling would cost more than it saves.</summary>
+    static void ForEachRow(int rows, long pixels, Action<int> row)
+    {
+        if (pixels < 65536)
+        {
+            for (var y = 0; y < rows; y++)
+                row(y);
+        }
+        else
+        {
+            Parallel.For(0, rows, row);
+        }
+    }
+
     static byte Clip8(int value) => (byte)Math.Clamp(value >> PrecisionBits, 0, 255);
 
     static RgbImage Horizontal(RgbImage image, int offset, int rows, int width, int[] bounds, int[] kernel, int size)
     {
         var input = image.Pixels;
         var output = new byte[(long)width * rows * 3];
-        Parallel.For(0, rows, y =>
+        ForEachRow(rows, (long)rows * width, y =>
         {
             var row = (long)(y + offset) * image.Width * 3;
             for (var xx = 0; xx < width; xx++)
@@ -113,7 +127,7 @@ public static class PilBilinear
         var input = image.Pixels;
         var width = image.Width;
         var output = new byte[(long)width * height * 3];
-        Parallel.For(0, height, yy =>
+        ForEachRow(height, (long)height * width, yy =>
         {
             var min = bounds[yy * 2];
             var max = bounds[yy * 2 + 1];

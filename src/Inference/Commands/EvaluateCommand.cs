@@ -1,0 +1,76 @@
+using System.CommandLine;
+using System.Text.Json;
+using TorchSharp;
+using TorchVisionModels.Datasets;
+using TorchVisionModels.Training;
+using TorchVisionModels.Transforms;
+
+namespace Inference.Commands;
+
+/// <summary><c>evaluate</c>: top-1 and top-5 of a model on an ImageFolder tree, with a per-class table.</summary>
+static class EvaluateCommand
+{
+    public static Command Create()
+    {
+        var model = ArchitectureOption.Create();
+        var weights = WeightsOptions.CreateWeights();
+        var categories = WeightsOptions.CreateCategories();
+        var data = new Option<string>("--data") { Description = "Images to evaluate on: one sub-folder per class", Required = true };
+        var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
+        batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
+        var preprocessing = new PreprocessingOptions();
+        var workers = new Option<int>("--workers") { Description = "Threads decoding images", DefaultValueFactory = _ => 2 };
+        var device = DeviceOption.Create();
+        var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table" };
+
+        var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
+        {
+            model, weights, categories, data, batchSize, workers, device, json,
+        };
+        foreach (var option in preprocessing.All)
+            command.Options.Add(option);
+        command.SetAction(result => UserErrors.Report(result, () =>
+        {
+            var directory = result.GetValue(data)!;
+            if (!Directory.Exists(directory))
+                throw new DirectoryNotFoundException($"--data {directory} does not exist.");
+            var dataset = new ImageFolder(directory);
+            var on = DeviceOption.Resolve(result.GetValue(device)!);
+            var pretrained = PretrainedModel.Load(result.GetValue(model)!, result.GetValue(weights)!, result.GetValue(categories), progress: !result.GetValue(json));
+            using var network = pretrained.model;
+            if (pretrained.categories.Count != dataset.classes.Count)
+                throw new ArgumentException($"{pretrained.description} predicts {pretrained.categories.Count} classes; {directory} has {dataset.classes.Count}.");
+            var error = result.InvocationConfiguration.Error;
+            if (!pretrained.categories.SequenceEqual(dataset.classes) && pretrained.categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
+                error.WriteLine($"warning: the model's classes are not {directory}'s class folders in the same order; class i of the model is scored as folder i.");
+
+            var preset = preprocessing.Apply(result, pretrained.transforms);
+            var loader = new ImageFolderLoader(dataset, (image, _) => preset.forward(image), result.GetValue(batchSize), num_workers: Math.Max(1, result.GetValue(workers)));
+            loader.Skipped += e => error.WriteLine($"warning: skipped {e.Message}");
+            network.to(on);
+            var evaluation = Evaluation.Evaluate(network, loader, dataset.classes.Count, on);
+
+            var output = result.InvocationConfiguration.Output;
+            if (result.GetValue(json))
+            {
+                output.WriteLine(JsonSerializer.Serialize(new
+                {
+                    weights = pretrained.description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
+                    classes = dataset.classes.Select((c, i) => new { name = c, images = evaluation.Total[i], top1 = Percent(evaluation.Correct[i], evaluation.Total[i]) }),
+                }, new JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            var width = Math.Max(5, dataset.classes.Max(c => c.Length));
+            output.WriteLine($"{pretrained.description} on {directory}: {evaluation.Total.Sum()} images");
+            output.WriteLine($"top-1 {evaluation.Top1:F2}%  top-5 {evaluation.Top5:F2}%  loss {evaluation.Loss:F4}");
+            output.WriteLine();
+            output.WriteLine($"{"class".PadRight(width)}  {"images",7}  {"top-1",7}");
+            for (var i = 0; i < dataset.classes.Count; i++)
+                output.WriteLine($"{dataset.classes[i].PadRight(width)}  {evaluation.Total[i],7}  {Percent(evaluation.Correct[i], evaluation.Total[i]),6:F2}%");
+            return 0;
+        }));
+        return command;
+    }
+
+    static double Percent(long part, long whole) => whole == 0 ? 0 : 100.0 * part / whole;
+}

@@ -1,0 +1,208 @@
+using System.CommandLine;
+using System.Globalization;
+using TorchVisionModels;
+using TorchVisionModels.Datasets;
+using TorchVisionModels.Serialization;
+using TorchVisionModels.Training;
+using TorchVisionModels.Transforms;
+using static TorchSharp.torch;
+
+namespace Inference.Commands;
+
+/// <summary>
+/// <c>finetune</c>: trains a ResNet on an ImageFolder tree, from scratch or from pretrained weights, and keeps
+/// last.pt, best.pt and metrics.jsonl current in the output folder. Every input is checked before training starts.
+/// </summary>
+static class FinetuneCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelOptions();
+        var data = new Option<string>("--data") { Description = "Training images: one sub-folder per class", Required = true };
+        var val = new Option<string?>("--val") { Description = "Validation images, with the same class folders" };
+        var valSplit = new Option<double?>("--val-split") { Description = "Hold out this fraction of --data for validation (default 0.1 without --val)" };
+        var weights = new Option<string?>("--weights") { Description = "Start from DEFAULT, IMAGENET1K_V1, ... or a checkpoint file (default: random initialisation)" };
+        var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the new head; batch norm frozen (implies --norm frozen-bn)" };
+        var epochs = Positive(new Option<int>("--epochs") { Description = "Passes over the training images", DefaultValueFactory = _ => 10 });
+        var batchSize = Positive(new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => 32 });
+        var accumulate = Positive(new Option<int>("--accumulate") { Description = "Batches per optimizer step (gradient accumulation)", DefaultValueFactory = _ => 1 });
+        var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 0.01 };
+        var headLr = new Option<double?>("--head-lr") { Description = "Learning rate of the new head (default: --lr)" };
+        var optimizer = new Option<string>("--optimizer") { Description = "sgd (Nesterov momentum) or adamw", DefaultValueFactory = _ => "sgd" };
+        optimizer.AcceptOnlyFromAmong("sgd", "adamw");
+        var momentum = new Option<double>("--momentum") { Description = "SGD momentum", DefaultValueFactory = _ => 0.9 };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Weight decay", DefaultValueFactory = _ => 1e-4 };
+        var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing of the loss", DefaultValueFactory = _ => 0.0 };
+        var schedule = new Option<string>("--schedule") { Description = "cosine (after --warmup-epochs) or step (x0.1 every --step-epochs)", DefaultValueFactory = _ => "cosine" };
+        schedule.AcceptOnlyFromAmong("cosine", "step");
+        var warmup = new Option<int>("--warmup-epochs") { Description = "Epochs of linear warm-up", DefaultValueFactory = _ => 0 };
+        var stepEpochs = Positive(new Option<int>("--step-epochs") { Description = "Epochs between learning-rate steps", DefaultValueFactory = _ => 30 });
+        var cropSize = Positive(new Option<int>("--crop-size") { Description = "Side of the square the network sees", DefaultValueFactory = _ => 224 });
+        var resizeSize = Positive(new Option<int>("--resize-size") { Description = "Validation: shorter side before the center crop", DefaultValueFactory = _ => 256 });
+        var minScale = new Option<double>("--min-scale") { Description = "RandomResizedCrop's smallest area, as a fraction of the image", DefaultValueFactory = _ => 0.08 };
+        var workers = Positive(new Option<int>("--workers") { Description = "Threads decoding and augmenting images", DefaultValueFactory = _ => 2 });
+        var threads = new Option<int>("--threads") { Description = "Threads for TorchSharp's kernels (0: its default)" };
+        var device = DeviceOption.Create();
+        var output = new Option<string>("--out") { Description = "Folder for last.pt, best.pt and metrics.jsonl", Required = true };
+        var resume = new Option<string?>("--resume") { Description = "Continue from a last.pt" };
+        var seed = new Option<ulong?>("--seed") { Description = "Seed of initialisation, shuffling and augmentation (default 0, or the resumed run's)" };
+
+        var command = new Command("finetune", "Fine-tune a ResNet (or train one from scratch) on a folder of labelled images.")
+        {
+            data, val, valSplit, weights, freeze, epochs, batchSize, accumulate, lr, headLr, optimizer, momentum, weightDecay,
+            labelSmoothing, schedule, warmup, stepEpochs, cropSize, resizeSize, minScale, workers, threads, device, output, resume, seed,
+        };
+        foreach (var option in model.Architecture)
+            command.Options.Add(option);
+
+        command.SetAction(result => UserErrors.Report(result, () =>
+        {
+            var output_ = result.InvocationConfiguration.Output;
+            if (result.GetValue(val) is not null && result.GetValue(valSplit) is not null)
+                throw new ArgumentException("Give --val or --val-split, not both.");
+            var split = result.GetValue(valSplit) ?? 0.1;
+            if (split is <= 0 or >= 1)
+                throw new ArgumentException($"--val-split must be between 0 and 1, got {split}.");
+            if (result.GetValue(minScale) is <= 0 or > 1)
+                throw new ArgumentException($"--min-scale must be in (0, 1], got {result.GetValue(minScale)}.");
+            var resumeFrom = result.GetValue(resume);
+            if (resumeFrom is not null && !File.Exists(resumeFrom))
+                throw new FileNotFoundException($"--resume {resumeFrom} does not exist.");
+            var seed_ = result.GetValue(seed)
+                ?? (resumeFrom is not null && TrainingCheckpoint.ReadMetadata(resumeFrom).TryGetValue("seed", out var saved) ? ulong.Parse(saved, CultureInfo.InvariantCulture) : 0);
+
+            var trainSet = Dataset(result.GetValue(data)!, "--data");
+            var valSet = result.GetValue(val) is { } valDirectory ? Dataset(valDirectory, "--val") : trainSet;
+            if (!valSet.classes.SequenceEqual(trainSet.classes))
+                throw new ArgumentException($"--val {valSet.root} has the classes {string.Join(", ", valSet.classes)}; --data has {string.Join(", ", trainSet.classes)}. They must be the same.");
+            var (trainIndices, valIndices) = ReferenceEquals(valSet, trainSet) ? Split(trainSet.Count, split, seed_) : (null, null);
+            var trainCount = trainIndices?.Count ?? trainSet.Count;
+            var batch = result.GetValue(batchSize);
+            if (batch > trainCount)
+                throw new ArgumentException($"--batch-size {batch} is larger than the {trainCount} training images: use at most {trainCount}.");
+
+            if (result.GetValue(threads) > 0)
+                set_num_threads(result.GetValue(threads));
+            var on = DeviceOption.Resolve(result.GetValue(device)!);
+            var train = new ImageFolderLoader(trainSet, new ClassificationPresetTrain(result.GetValue(cropSize)) { scale = (result.GetValue(minScale), 1.0) }.forward,
+                batch, shuffle: true, drop_last: true, num_workers: result.GetValue(workers), seed: seed_, indices: trainIndices);
+            var evalPreset = new ImageClassification(result.GetValue(cropSize), result.GetValue(resizeSize));
+            var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), batch, num_workers: result.GetValue(workers), indices: valIndices);
+            var skipped = 0;
+            train.Skipped += e => { if (Interlocked.Increment(ref skipped) <= 10) result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}"); };
+            validation.Skipped += e => { if (Interlocked.Increment(ref skipped) <= 10) result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}"); };
+
+            manual_seed((long)seed_);
+            using var network = Network(result, model, result.GetValue(weights), result.GetValue(freeze), trainSet.classes.Count);
+            var options = new TrainerOptions
+            {
+                Epochs = result.GetValue(epochs),
+                LearningRate = result.GetValue(lr),
+                HeadLearningRate = result.GetValue(headLr),
+                Optimizer = result.GetValue(optimizer) == "adamw" ? OptimizerKind.AdamW : OptimizerKind.Sgd,
+                Momentum = result.GetValue(momentum),
+                WeightDecay = result.GetValue(weightDecay),
+                LabelSmoothing = result.GetValue(labelSmoothing),
+                Schedule = result.GetValue(schedule) == "step" ? ScheduleKind.Step : ScheduleKind.Cosine,
+                WarmupEpochs = result.GetValue(warmup),
+                StepEpochs = result.GetValue(stepEpochs),
+                AccumulationSteps = result.GetValue(accumulate),
+            };
+            using var trainer = new Trainer(network, options, on);
+            if (resumeFrom is not null)
+                trainer.Resume(resumeFrom);
+
+            output_.WriteLine($"{result.GetValue(model.Model)} on {on}: {trainCount} training images, {validation.SampleCount} validation, {trainSet.classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {seed_}");
+            var outputDirectory = result.GetValue(output)!;
+            var progress = new TrainingProgressDisplay(result.InvocationConfiguration.Error, terminal: !Console.IsErrorRedirected, options.Epochs);
+            var results = new List<EpochResult>();
+            foreach (var epoch in trainer.Fit(train, validation, outputDirectory, trainSet.classes, progress))
+            {
+                results.Add(epoch);
+                output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch.Epoch}/{options.Epochs}  loss {epoch.TrainLoss:F4}  lr {epoch.LearningRate:G4}  val top-1 {epoch.Validation!.Top1:F2}%  top-5 {epoch.Validation.Top5:F2}%  {epoch.Seconds:F1} s  {epoch.ImagesPerSecond:F0} img/s{(epoch.IsBest ? "  (best)" : "")}"));
+            }
+            if (results.Count > 0)
+                output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"done: best val top-1 {trainer.BestTop1:F2}%, {results.Average(r => r.Seconds):F1} s per epoch; weights in {Path.Combine(outputDirectory, "best.pt")} (classify and evaluate them with --model {result.GetValue(model.Model)} --crop-size {result.GetValue(cropSize)} --resize-size {result.GetValue(resizeSize)})"));
+            else
+                output_.WriteLine($"nothing to do: {resumeFrom} already finished epoch {trainer.Epoch} of {options.Epochs}.");
+            return 0;
+        }));
+        return command;
+    }
+
+    static Option<int> Positive(Option<int> option)
+    {
+        option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{option.Name} must be at least 1"); });
+        return option;
+    }
+
+    static ImageFolder Dataset(string directory, string option)
+    {
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"{option} {directory} does not exist.");
+        var dataset = new ImageFolder(directory);
+        if (dataset.classes.Count < 2)
+            throw new ArgumentException($"{option} {directory} has one class folder ({dataset.classes[0]}); a classifier needs at least two.");
+        return dataset;
+    }
+
+    /// <summary>torch.utils.data.random_split's split: a seeded permutation, the first part for training.</summary>
+    static (IReadOnlyList<int> train, IReadOnlyList<int> validation) Split(int count, double fraction, ulong seed)
+    {
+        var validationCount = (int)Math.Round(count * fraction);
+        if (validationCount < 1 || validationCount >= count)
+            throw new ArgumentException($"--val-split {fraction} of {count} images leaves {count - validationCount} for training and {validationCount} for validation; both need at least one.");
+        using var generator = new Generator(seed);
+        using var permutation = randperm(count, generator: generator);
+        var order = permutation.data<long>().Select(i => (int)i).ToList();
+        return (order[..(count - validationCount)], order[(count - validationCount)..]);
+    }
+
+    /// <summary>The network to train: random, or pretrained with a new head when the class count differs; frozen as asked.</summary>
+    static ResNet Network(ParseResult result, ModelOptions model, string? weights, bool freeze, int classes)
+    {
+        var norm = result.GetValue(model.Norm)!;
+        if (freeze && weights is null)
+            throw new ArgumentException("--freeze-backbone needs --weights: a randomly initialised backbone is not worth freezing.");
+        if (freeze && result.GetResult(model.Norm) is { Implicit: false } && norm != "frozen-bn")
+            throw new ArgumentException($"--freeze-backbone freezes batch norm: it needs --norm frozen-bn, not {norm}.");
+        if (freeze)
+            norm = "frozen-bn";
+        if (weights is null)
+            return model.Build(result, num_classes: classes, norm: norm);
+
+        var architecture = result.GetValue(model.Model)!;
+        ResNet network;
+        if (File.Exists(weights))
+        {
+            long saved;
+            using (var file = CheckpointFile.Open(weights))
+                saved = file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
+                    : throw new ArgumentException($"{weights} has no fc.weight: it is not a ResNet checkpoint.");
+            network = model.Build(result, num_classes: saved, norm: norm);
+            try
+            {
+                network.load_state_dict(weights);
+            }
+            catch
+            {
+                network.Dispose();
+                throw;
+            }
+        }
+        else
+        {
+            var known = torchvision.models.get_model_weights(architecture);
+            if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
+                throw new ArgumentException($"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
+            network = model.Build(result, weights: known[weights], norm: norm);
+        }
+        if (network.fc.out_features != classes)
+            FineTuning.ReplaceHead(network, classes);
+        if (freeze)
+            FineTuning.FreezeBackbone(network);
+        return network;
+    }
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using TorchSharp;
+using TorchSharp.Modules;
+using TorchVisionModels.Datasets;
+using TorchVisionModels.Serialization;
+using static TorchSharp.torch;
+
+namespace TorchVisionModels.Training;
+
+/// <summary>
+/// Trains a ResNet classifier epoch by epoch, as torchvision's classification reference does: cross-entropy (with
+/// label smoothing), SGD or AdamW, a learning rate set at every optimizer step, gradient accumulation, and top-1 /
+/// top-5 on a validation set after each epoch. <see cref="Fit"/> keeps its output folder current after every epoch:
+/// <c>last.pt</c> (a resumable <see cref="TrainingCheckpoint"/>), <c>best.pt</c> (the weights with the best
+/// validation top-1, a plain state dict), a <c>.categories.json</c> beside each, and <c>metrics.jsonl</c>.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    readonly ResNet model;
+    readonly Device device;
+    readonly double[] baseLearningRates;
+    readonly Scalar accumulationSteps;
+
+    /// <summary>Moves <paramref name="model"/> to <paramref name="device"/> and builds the optimizer over its trainable parameters.</summary>
+    public Trainer(ResNet model, TrainerOptions options, Device device)
+    {
+        if (options.Epochs < 1 || options.AccumulationSteps < 1)
+            throw new ArgumentException($"Epochs ({options.Epochs}) and AccumulationSteps ({options.AccumulationSteps}) must be at least 1.");
+        this.model = model;
+        Options = options;
+        this.device = device;
+        accumulationSteps = options.AccumulationSteps.ToScalar();
+        model.to(device);
+
+        var (backbone, head) = FineTuning.ParameterGroups(model);
+        if (backbone.Count + head.Count == 0)
+            throw new ArgumentException("The model has no trainable parameters: every parameter has requires_grad off.");
+        var groups = options.HeadLearningRate is { } headLr
+            ? new[] { (backbone, options.LearningRate), (head, headLr) }.Where(g => g.Item1.Count > 0).ToList()
+            : [(backbone.Concat(head).ToList(), options.LearningRate)];
+        baseLearningRates = groups.Select(g => g.Item2).ToArray();
+        Optimizer = options.Optimizer switch
+        {
+            OptimizerKind.Sgd => new SGD(
+                groups.Select(g => new SGD.ParamGroup { Parameters = g.Item1, Options = new SGD.Options { LearningRate = g.Item2 } }),
+                options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov),
+            _ => new AdamW(
+                groups.Select(g => new AdamW.ParamGroup { Parameters = g.Item1, Options = new AdamW.Options { LearningRate = g.Item2 } }),
+                options.LearningRate, weight_decay: options.WeightDecay),
+        };
+    }
+
+    /// <summary>The hyperparameters.</summary>
+    public TrainerOptions Options { get; }
+
+    /// <summary>The optimizer, one parameter group per learning rate.</summary>
+    public OptimizerHelper Optimizer { get; }
+
+    /// <summary>Epochs completed.</summary>
+    public long Epoch { get; private set; }
+
+    /// <summary>Optimizer steps taken: where the learning-rate schedule is.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>The best validation top-1 so far (-1 before any evaluation).</summary>
+    public double BestTop1 { get; private set; } = -1;
+
+    /// <summary>
+    /// Continues from a <c>last.pt</c> written by <see cref="Fit"/>: the weights, the optimizer's state, the epoch, the
+    /// schedule's step and the best accuracy. Nothing changes unless the whole checkpoint fits.
+    /// </summary>
+    /// <exception cref="CheckpointException">The file is not such a checkpoint, or is for another model or optimizer.</exception>
+    public void Resume(string checkpoint)
+    {
+        var (savedEpoch, metadata) = TrainingCheckpoint.Load(checkpoint, model, Optimizer);
+        Epoch = savedEpoch;
+        Step = long.Parse(metadata.GetValueOrDefault("step", "0"), CultureInfo.InvariantCulture);
+        BestTop1 = double.Parse(metadata.GetValueOrDefault("best_top1", "-1"), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Trains from the epoch after <see cref="Epoch"/> up to <see cref="TrainerOptions.Epochs"/>, evaluating on
+    /// <paramref name="validation"/> (when given) and writing the checkpoints and metrics after each epoch.
+    /// </summary>
+    /// <param name="train">The training batches (shuffled, augmented).</param>
+    /// <param name="validation">The validation batches, or null.</param>
+    /// <param name="output_directory">Where the checkpoints and metrics go; created if missing.</param>
+    /// <param name="classes">The class names, written beside each checkpoint for <c>classify</c>.</param>
+    /// <param name="progress">Told after every batch.</param>
+    /// <returns>The epochs, as they finish.</returns>
+    public IEnumerable<EpochResult> Fit(ImageFolderLoader train, ImageFolderLoader? validation, string output_directory, IReadOnlyList<string> classes,
+        IProgress<TrainingProgress>? progress = null)
+    {
+        Directory.CreateDirectory(output_directory);
+        var stepsPerEpoch = (train.Count + Options.AccumulationSteps - 1) / Options.AccumulationSteps;
+        ILearningRateSchedule schedule = Options.Schedule == ScheduleKind.Step
+            ? new StepSchedule((long)Options.StepEpochs * stepsPerEpoch)
+            : new CosineSchedule((long)Options.Epochs * stepsPerEpoch, (long)Options.WarmupEpochs * stepsPerEpoch);
+        var metrics = Path.Combine(output_directory, "metrics.jsonl");
+        KeepMetricsUpTo(metrics, Epoch);
+
+        while (Epoch < Options.Epochs)
+        {
+            var (loss, seconds, images) = TrainEpoch(train, schedule, progress);
+            var evaluation = validation is null ? null : Evaluation.Evaluate(model, validation, classes.Count, device);
+            var isBest = evaluation is not null && evaluation.Top1 > BestTop1;
+            if (isBest)
+            {
+                BestTop1 = evaluation!.Top1;
+                model.save_state_dict(Path.Combine(output_directory, "best.pt"));
+                WriteCategories(Path.Combine(output_directory, "best.categories.json"), classes);
+            }
+            TrainingCheckpoint.Save(Path.Combine(output_directory, "last.pt"), model, Optimizer, Epoch, new Dictionary<string, string>
+            {
+                ["step"] = Step.ToString(CultureInfo.InvariantCulture),
+                ["best_top1"] = BestTop1.ToString("R", CultureInfo.InvariantCulture),
+                ["seed"] = train.seed.ToString(CultureInfo.InvariantCulture),
+            });
+            WriteCategories(Path.Combine(output_directory, "last.categories.json"), classes);
+
+            var result = new EpochResult(Epoch, loss, Optimizer.ParamGroups.First().LearningRate, seconds, images / seconds, evaluation, isBest);
+            File.AppendAllLines(metrics, [JsonSerializer.Serialize(new
+            {
+                epoch = Epoch, train_loss = loss, lr = result.LearningRate, seconds, images_per_second = result.ImagesPerSecond,
+                val_top1 = evaluation?.Top1, val_top5 = evaluation?.Top5, val_loss = evaluation?.Loss, is_best = isBest,
+            })]);
+            yield return result;
+        }
+    }
+
+    /// <summary>One pass over <paramref name="train"/>: the mean loss, the seconds it took and the images it saw.</summary>
+    (double loss, double seconds, long images) TrainEpoch(ImageFolderLoader train, ILearningRateSchedule schedule, IProgress<TrainingProgress>? progress)
+    {
+        Epoch++;
+        model.train();
+        using (NewDisposeScope())
+            Optimizer.zero_grad();
+        var clock = Stopwatch.StartNew();
+        double lossSum = 0;
+        long images = 0;
+        var batch = 0;
+        foreach (var (inputs, targets) in train.Batches(Epoch))
+        {
+            using (var scope = NewDisposeScope())
+            {
+                scope.Attach(inputs, targets);
+                var loss = nn.functional.cross_entropy(model.call(inputs.to(device)), targets.to(device), label_smoothing: Options.LabelSmoothing);
+                (Options.AccumulationSteps == 1 ? loss : loss.div(accumulationSteps)).backward();
+                lossSum += loss.item<float>();
+                images += inputs.shape[0];
+            }
+            batch++;
+            if (batch % Options.AccumulationSteps == 0 || batch == train.Count)
+                OptimizerStep(schedule);
+            progress?.Report(new(Epoch, batch, train.Count, lossSum / batch, images / clock.Elapsed.TotalSeconds, clock.Elapsed));
+        }
+        if (batch == 0)
+            throw new ArgumentException($"No image of {train.SampleCount} in the training set could be read.");
+        return (lossSum / batch, clock.Elapsed.TotalSeconds, images);
+    }
+
+    void OptimizerStep(ILearningRateSchedule schedule)
+    {
+        var factor = schedule.Factor(Step);
+        var groups = Optimizer.ParamGroups.ToList();
+        for (var g = 0; g < groups.Count; g++)
+            groups[g].LearningRate = baseLearningRates[g] * factor;
+        // TorchSharp's optimizers wrap each gradient in a new handle they never free; the scope frees them.
+        using (NewDisposeScope())
+        {
+            Optimizer.step();
+            Optimizer.zero_grad();
+        }
+        Step++;
+    }
+
+    static void WriteCategories(string path, IReadOnlyList<string> classes)
+        => StateDictFiles.WriteAtomically(path, stream => JsonSerializer.Serialize(stream, classes));
+
+    /// <summary>A resumed run continues the metrics file from its checkpoint's epoch, dropping lines of epochs it will redo.</summary>
+    static void KeepMetricsUpTo(string path, long epoch)
+    {
+        if (!File.Exists(path))
+            return;
+        var kept = File.ReadAllLines(path).Where(line => JsonDocument.Parse(line).RootElement.GetProperty("epoch").GetInt64() <= epoch).ToList();
+        StateDictFiles.WriteAtomically(path, stream =>
+        {
+            using var writer = new StreamWriter(stream, leaveOpen: true);
+            foreach (var line in kept)
+                writer.WriteLine(line);
+        });
+    }
+
+    /// <summary>Frees the optimizer's state. The model is the caller's.</summary>
+    public void Dispose()
+    {
+        Optimizer.Dispose();
+        accumulationSteps.Dispose();
+    }
+}

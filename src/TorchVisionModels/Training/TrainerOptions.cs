@@ -1,0 +1,61 @@
+namespace TorchVisionModels.Training;
+
+/// <summary>The optimizers a <see cref="Trainer"/> builds.</summary>
+public enum OptimizerKind
+{
+    /// <summary>SGD with momentum (Nesterov's by default).</summary>
+    Sgd,
+
+    /// <summary>AdamW (decoupled weight decay).</summary>
+    AdamW,
+}
+
+/// <summary>The learning-rate schedules a <see cref="Trainer"/> follows.</summary>
+public enum ScheduleKind
+{
+    /// <summary><see cref="CosineSchedule"/>: linear warm-up, then a cosine to zero.</summary>
+    Cosine,
+
+    /// <summary><see cref="StepSchedule"/>: x0.1 every <see cref="TrainerOptions.StepEpochs"/> epochs.</summary>
+    Step,
+}
+
+/// <summary>The hyperparameters of a training run, with the defaults of torchvision's classification reference where it has one.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Passes over the training set.</summary>
+    public int Epochs { get; init; } = 90;
+
+    /// <summary>The base learning rate (of the backbone, when <see cref="HeadLearningRate"/> is set).</summary>
+    public double LearningRate { get; init; } = 0.1;
+
+    /// <summary>A learning rate of its own for <c>fc</c>; null to train everything at <see cref="LearningRate"/>.</summary>
+    public double? HeadLearningRate { get; init; }
+
+    /// <summary>The optimizer.</summary>
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Sgd;
+
+    /// <summary>SGD's momentum.</summary>
+    public double Momentum { get; init; } = 0.9;
+
+    /// <summary>Nesterov momentum for SGD.</summary>
+    public bool Nesterov { get; init; } = true;
+
+    /// <summary>Weight decay (L2 for SGD, decoupled for AdamW).</summary>
+    public double WeightDecay { get; init; } = 1e-4;
+
+    /// <summary>Label smoothing of the cross-entropy loss.</summary>
+    public double LabelSmoothing { get; init; }
+
+    /// <summary>The learning-rate schedule.</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+
+    /// <summary>Epochs of linear warm-up before the cosine.</summary>
+    public int WarmupEpochs { get; init; }
+
+    /// <summary>Epochs between x0.1 steps of the step schedule.</summary>
+    public int StepEpochs { get; init; } = 30;
+
+    /// <summary>Batches whose gradients add up before each optimizer step (an effective batch this many times larger).</summary>
+    public int AccumulationSteps { get; init; } = 1;
+}

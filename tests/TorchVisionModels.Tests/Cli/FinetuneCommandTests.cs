@@ -1,0 +1,121 @@
+using System.Text.Json;
+using TorchVisionModels.Serialization;
+using TorchVisionModels.Training;
+
+namespace TorchVisionModels.Tests.Cli;
+
+/// <summary>
+/// <c>finetune</c> and <c>evaluate</c> end to end on 200 Fashion-MNIST images: checkpoints that classify, resume and
+/// evaluate to the accuracy training reported, and a clear error for every bad input before training starts.
+/// </summary>
+public class FinetuneCommandTests : IDisposable
+{
+    static readonly string Data = Path.Combine(Fixtures.Directory, "fashion-mnist-small");
+    static readonly string[] Recipe = ["--model", "resnet18", "--batch-size", "50", "--lr", "0.02", "--crop-size", "32", "--resize-size", "32", "--min-scale", "0.5"];
+
+    readonly DirectoryInfo directory = Directory.CreateTempSubdirectory("finetune-");
+
+    string Out(string name) => Path.Combine(directory.FullName, name);
+
+    [Fact]
+    public void TrainsResumesEvaluatesAndClassifies()
+    {
+        var (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--epochs", "2", "--out", Out("run"), .. Recipe]);
+        Assert.True(exitCode == 0, error);
+        Assert.StartsWith("resnet18 on cpu: 200 training images, 200 validation, 10 classes; epochs 1..2, seed 0", output);
+        Assert.Contains("epoch 2/2  loss ", output);
+        Assert.Contains($"weights in {Out("run/best.pt")} (classify and evaluate them with --model resnet18 --crop-size 32 --resize-size 32)", output);
+        var metrics = File.ReadAllLines(Out("run/metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal([1L, 2L], metrics.Select(m => m.GetProperty("epoch").GetInt64()));
+
+        // Resuming with more epochs continues the run (exact reproduction is TrainerTests' subject).
+        Assert.Equal(0, CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--epochs", "1", "--out", Out("more"), .. Recipe]).exitCode);
+        (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--epochs", "2", "--out", Out("more"), "--resume", Out("more/last.pt"), .. Recipe]);
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("epochs 2..2", output);
+        Assert.Equal(2, File.ReadAllLines(Out("more/metrics.jsonl")).Length);
+        Assert.Equal("8", TrainingCheckpoint.ReadMetadata(Out("more/last.pt"))["step"]);
+
+        var best = metrics.MaxBy(m => m.GetProperty("val_top1").GetDouble());
+        (exitCode, output, error) = CliRunner.Run("evaluate", "--model", "resnet18", "--weights", Out("run/best.pt"), "--data", $"{Data}/test", "--crop-size", "32", "--resize-size", "32", "--json");
+        Assert.True(exitCode == 0, error);
+        var evaluation = JsonDocument.Parse(output).RootElement;
+        Assert.Equal(best.GetProperty("val_top1").GetDouble(), evaluation.GetProperty("top1").GetDouble(), 1e-9);
+        Assert.Equal(best.GetProperty("val_top5").GetDouble(), evaluation.GetProperty("top5").GetDouble(), 1e-9);
+        Assert.Equal(Enumerable.Repeat(20L, 10), evaluation.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("images").GetInt64()));
+
+        (exitCode, output, _) = CliRunner.Run("evaluate", "--model", "resnet18", "--weights", Out("run/best.pt"), "--data", $"{Data}/test", "--crop-size", "32", "--resize-size", "32");
+        Assert.Equal(0, exitCode);
+        Assert.Contains("class          images    top-1", output);
+        Assert.Contains("9-ankle-boot       20", output);
+
+        var image = Directory.GetFiles(Path.Combine(Data, "test", "1-trouser"))[0];
+        (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Out("run/best.pt"), "--crop-size", "32", "--resize-size", "32", "--json", image);
+        Assert.True(exitCode == 0, error);
+        var top = JsonDocument.Parse(output).RootElement.GetProperty("results")[0].GetProperty("top");
+        Assert.All(top.EnumerateArray(), p => Assert.Matches("^[0-9]-[a-z-]+$", p.GetProperty("label").GetString()));
+    }
+
+    [Fact]
+    public void FrozenBackboneFromACheckpointTrainsOnlyTheNewHead()
+    {
+        var source = Out("source.pt");
+        using (var model = torchvision.models.resnet18())
+            model.save_state_dict(source);
+        var (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--weights", source, "--freeze-backbone", "--epochs", "1", "--out", Out("frozen"), .. Recipe]);
+        Assert.True(exitCode == 0, error);
+        Assert.StartsWith("resnet18 on cpu: 180 training images, 20 validation, 10 classes", output);
+        using var before = torchvision.models.resnet18();
+        before.load_state_dict(source);
+        using var after = torchvision.models.resnet18(num_classes: 10, norm_layer: c => new FrozenBatchNorm2d(c));
+        after.load_state_dict(Out("frozen/best.pt"));
+        var original = before.state_dict();
+        Assert.All(after.state_dict().Where(kv => !kv.Key.StartsWith("fc.")), kv => Assert.True(Fixtures.BitIdentical(original[kv.Key], kv.Value), kv.Key));
+    }
+
+    public static TheoryData<string[], string> BadInputs => new()
+    {
+        { ["--data", "/nonexistent/train"], "error: --data /nonexistent/train does not exist." },
+        { ["--data", $"{Data}/train", "--batch-size", "500"], "error: --batch-size 500 is larger than the 180 training images: use at most 180." },
+        { ["--data", $"{Data}/train", "--val", $"{Data}/test", "--val-split", "0.2"], "error: Give --val or --val-split, not both." },
+        { ["--data", $"{Data}/train", "--val-split", "1.5"], "error: --val-split must be between 0 and 1, got 1.5." },
+        { ["--data", $"{Data}/train", "--freeze-backbone"], "error: --freeze-backbone needs --weights: a randomly initialised backbone is not worth freezing." },
+        { ["--data", $"{Data}/train", "--weights", "IMAGENET1K_V9"], "error: --weights IMAGENET1K_V9 is neither a file nor weights of resnet50 (DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2)." },
+        { ["--data", $"{Data}/train", "--resume", "/nonexistent/last.pt"], "error: --resume /nonexistent/last.pt does not exist." },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void BadInputIsReportedBeforeTraining(string[] options, string message)
+    {
+        var (exitCode, _, error) = CliRunner.Run(["finetune", "--out", Out("bad"), .. options]);
+        Assert.Equal(2, exitCode);
+        Assert.Equal(message, error.Trim());
+        Assert.False(Directory.Exists(Out("bad")));
+    }
+
+    [Fact]
+    public void TreesWithoutTwoUsableClassesAreRefused()
+    {
+        var one = Directory.CreateDirectory(Out("one/only"));
+        File.Copy(Directory.GetFiles(Path.Combine(Data, "train", "1-trouser"))[0], Path.Combine(one.FullName, "a.png"));
+        var (exitCode, _, error) = CliRunner.Run("finetune", "--data", Out("one"), "--out", Out("bad"));
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"error: --data {Out("one")} has one class folder (only); a classifier needs at least two.", error.Trim());
+
+        Directory.CreateDirectory(Out("one/empty"));
+        (exitCode, _, error) = CliRunner.Run("finetune", "--data", Out("one"), "--out", Out("bad"));
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"error: Image folder {Out("one")} has no image in class folder(s) empty. Supported extensions are: .jpg, .jpeg, .png, .bmp, .webp.", error.Trim());
+    }
+
+    [Fact]
+    public void UnknownModelIsRefused()
+    {
+        var (exitCode, _, error) = CliRunner.Run("finetune", "--data", $"{Data}/train", "--out", Out("bad"), "--model", "resnet51");
+        Assert.Equal(1, exitCode);
+        Assert.StartsWith("Argument 'resnet51' not recognized. Must be one of:", error.Trim());
+    }
+
+    public void Dispose() => directory.Delete(recursive: true);
+}
