@@ -37,8 +37,8 @@ static class FinetuneCommand
         schedule.AcceptOnlyFromAmong("cosine", "step");
         var warmup = new Option<int>("--warmup-epochs") { Description = "Epochs of linear warm-up", DefaultValueFactory = _ => 0 };
         var stepEpochs = Positive(new Option<int>("--step-epochs") { Description = "Epochs between learning-rate steps", DefaultValueFactory = _ => 30 });
-        var cropSize = Positive(new Option<int>("--crop-size") { Description = "Side of the square the network sees", DefaultValueFactory = _ => 224 });
-        var resizeSize = Positive(new Option<int>("--resize-size") { Description = "Validation: shorter side before the center crop", DefaultValueFactory = _ => 256 });
+        var cropSize = new Option<int?>("--crop-size") { Description = "Side of the square the network sees (default: the weights' preset, else 224)" };
+        var resizeSize = new Option<int?>("--resize-size") { Description = "Validation: shorter side before the center crop (default: the weights' preset, else 256)" };
         var minScale = new Option<double>("--min-scale") { Description = "RandomResizedCrop's smallest area, as a fraction of the image", DefaultValueFactory = _ => 0.08 };
         var workers = Positive(new Option<int>("--workers") { Description = "Threads decoding and augmenting images", DefaultValueFactory = _ => 2 });
         var threads = new Option<int>("--threads") { Description = "Threads for TorchSharp's kernels (0: its default)" };
@@ -84,9 +84,17 @@ static class FinetuneCommand
             if (result.GetValue(threads) > 0)
                 set_num_threads(result.GetValue(threads));
             var on = DeviceOption.Resolve(result.GetValue(device)!);
-            var train = new ImageFolderLoader(trainSet, new ClassificationPresetTrain(result.GetValue(cropSize)) { scale = (result.GetValue(minScale), 1.0) }.forward,
+            // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
+            var preset = Preset(result.GetValue(model.Model)!, result.GetValue(weights));
+            var evalPreset = preset with
+            {
+                crop_size = result.GetValue(cropSize) ?? preset.crop_size,
+                resize_size = result.GetValue(resizeSize) ?? preset.resize_size,
+            };
+            if (evalPreset.crop_size < 1 || evalPreset.resize_size < 1)
+                throw new ArgumentException($"--crop-size and --resize-size must be at least 1, got {evalPreset.crop_size} and {evalPreset.resize_size}.");
+            var train = new ImageFolderLoader(trainSet, new ClassificationPresetTrain(evalPreset.crop_size) { scale = (result.GetValue(minScale), 1.0) }.forward,
                 batch, shuffle: true, drop_last: true, num_workers: result.GetValue(workers), seed: seed_, indices: trainIndices);
-            var evalPreset = new ImageClassification(result.GetValue(cropSize), result.GetValue(resizeSize));
             var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), batch, num_workers: result.GetValue(workers), indices: valIndices);
             var skipped = 0;
             train.Skipped += e => { if (Interlocked.Increment(ref skipped) <= 10) result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}"); };
@@ -124,13 +132,20 @@ static class FinetuneCommand
             }
             if (results.Count > 0)
                 output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"done: best val top-1 {trainer.BestTop1:F2}%, {results.Average(r => r.Seconds):F1} s per epoch; weights in {Path.Combine(outputDirectory, "best.pt")} (classify and evaluate them with --model {result.GetValue(model.Model)} --crop-size {result.GetValue(cropSize)} --resize-size {result.GetValue(resizeSize)})"));
+                    $"done: best val top-1 {trainer.BestTop1:F2}%, {results.Average(r => r.Seconds):F1} s per epoch; weights in {Path.Combine(outputDirectory, "best.pt")} (classify and evaluate them with --model {result.GetValue(model.Model)} --crop-size {evalPreset.crop_size} --resize-size {evalPreset.resize_size})"));
             else
                 output_.WriteLine($"nothing to do: {resumeFrom} already finished epoch {trainer.Epoch} of {options.Epochs}.");
             return 0;
         }));
         return command;
     }
+
+    /// <summary>The evaluation preset of the weights training starts from, when they are torchvision's; else (224, 256).</summary>
+    static ImageClassification Preset(string architecture, string? weights)
+        => weights is not null && !File.Exists(weights) && torchvision.models.get_model_weights(architecture) is var known
+           && (weights == "DEFAULT" || known.values.Any(w => w.name == weights))
+            ? known[weights].transforms
+            : new ImageClassification(crop_size: 224, resize_size: 256);
 
     static Option<int> Positive(Option<int> option)
     {
