@@ -31,7 +31,10 @@ public sealed class ImageClassifier
         model.eval();
     }
 
-    /// <summary>Classifies <paramref name="files"/>, <paramref name="batchSize"/> at a time, yielding results in order.</summary>
+    /// <summary>
+    /// Classifies <paramref name="files"/>, <paramref name="batchSize"/> at a time, yielding results in order. The
+    /// next batch is decoded and preprocessed on other threads while the model runs on this one.
+    /// </summary>
     /// <param name="files">Image files (JPEG, PNG, BMP, GIF, WebP).</param>
     /// <param name="topk">How many classes to report per image.</param>
     /// <param name="batchSize">Images per forward pass.</param>
@@ -41,32 +44,55 @@ public sealed class ImageClassifier
         ArgumentOutOfRangeException.ThrowIfLessThan(topk, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(topk, categories.Count);
         ArgumentOutOfRangeException.ThrowIfLessThan(batchSize, 1);
-        foreach (var batch in files.Chunk(batchSize))
+        using var batches = files.Chunk(batchSize).GetEnumerator();
+        Task<Preprocessed>? Next() => batches.MoveNext() ? Task.Run(() => Preprocess(batches.Current, applyExifOrientation)) : null;
+        var pending = Next();
+        try
         {
-            foreach (var result in ClassifyBatch(batch, topk, applyExifOrientation))
-                yield return result;
+            while (pending is not null)
+            {
+                var ready = pending.GetAwaiter().GetResult();
+                pending = Next();
+                foreach (var result in Run(ready, topk))
+                    yield return result;
+            }
+        }
+        finally
+        {
+            // Stopped early: free the batch prepared in advance.
+            if (pending is not null)
+            {
+                foreach (var input in pending.GetAwaiter().GetResult().inputs)
+                    input.tensor?.Dispose();
+            }
         }
     }
 
-    ClassificationResult[] ClassifyBatch(string[] files, int topk, bool applyExifOrientation)
+    /// <summary>A batch's files and, for each, its preprocessed tensor or why it could not be read.</summary>
+    sealed record Preprocessed(string[] files, (Tensor? tensor, string? error)[] inputs);
+
+    Preprocessed Preprocess(string[] files, bool applyExifOrientation)
     {
-        using var scope = NewDisposeScope();
         // Decoding and resizing are pure .NET work: spread them over the cores.
         var inputs = files.AsParallel().AsOrdered().Select(file =>
         {
             try
             {
-                return (tensor: transforms.forward(ImageFile.Load(file, applyExifOrientation)).DetachFromDisposeScope(), error: (string?)null);
+                return (tensor: (Tensor?)transforms.forward(ImageFile.Load(file, applyExifOrientation)), error: (string?)null);
             }
             catch (ImageFileException e)
             {
                 return (tensor: (Tensor?)null, error: e.Message);
             }
         }).ToArray();
-        foreach (var input in inputs)
-            input.tensor?.MoveToOtherDisposeScope(scope);
+        return new(files, inputs);
+    }
 
-        var decoded = inputs.Where(i => i.tensor is not null).Select(i => i.tensor!).ToArray();
+    ClassificationResult[] Run(Preprocessed batch, int topk)
+    {
+        using var scope = NewDisposeScope();
+        var decoded = batch.inputs.Where(i => i.tensor is not null).Select(i => i.tensor!).ToArray();
+        scope.Attach(decoded);
         var top = new List<Prediction[]>();
         if (decoded.Length > 0)
         {
@@ -80,7 +106,7 @@ public sealed class ImageClassifier
         }
 
         var next = 0;
-        return files.Select((file, i) => inputs[i].error is { } error
+        return batch.files.Select((file, i) => batch.inputs[i].error is { } error
             ? new ClassificationResult(file, null, error)
             : new ClassificationResult(file, top[next++], null)).ToArray();
     }
