@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using TorchVisionModels;
 using TorchVisionModels.Datasets;
-using TorchVisionModels.Serialization;
 using TorchVisionModels.Training;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
@@ -97,8 +96,13 @@ static class FinetuneCommand
                 batch, shuffle: true, drop_last: true, num_workers: result.GetValue(workers), seed: seed_, indices: trainIndices);
             var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), batch, num_workers: result.GetValue(workers), indices: valIndices);
             var skipped = 0;
-            train.Skipped += e => { if (Interlocked.Increment(ref skipped) <= 10) result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}"); };
-            validation.Skipped += e => { if (Interlocked.Increment(ref skipped) <= 10) result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}"); };
+            void Warn(ImageFileException e)
+            {
+                if (Interlocked.Increment(ref skipped) <= 10)
+                    result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}");
+            }
+            train.Skipped += Warn;
+            validation.Skipped += Warn;
 
             manual_seed((long)seed_);
             using var network = Network(result, model, result.GetValue(weights), result.GetValue(freeze), trainSet.classes.Count);
@@ -142,10 +146,8 @@ static class FinetuneCommand
 
     /// <summary>The evaluation preset of the weights training starts from, when they are torchvision's; else (224, 256).</summary>
     static ImageClassification Preset(string architecture, string? weights)
-        => weights is not null && !File.Exists(weights) && torchvision.models.get_model_weights(architecture) is var known
-           && (weights == "DEFAULT" || known.values.Any(w => w.name == weights))
-            ? known[weights].transforms
-            : new ImageClassification(crop_size: 224, resize_size: 256);
+        => (weights is null ? null : PretrainedModel.Registered(architecture, weights))?.transforms
+           ?? new ImageClassification(crop_size: 224, resize_size: 256);
 
     static Option<int> Positive(Option<int> option)
     {
@@ -188,32 +190,9 @@ static class FinetuneCommand
         if (weights is null)
             return model.Build(result, num_classes: classes, norm: norm);
 
-        var architecture = result.GetValue(model.Model)!;
-        ResNet network;
-        if (File.Exists(weights))
-        {
-            long saved;
-            using (var file = CheckpointFile.Open(weights))
-                saved = file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
-                    : throw new ArgumentException($"{weights} has no fc.weight: it is not a ResNet checkpoint.");
-            network = model.Build(result, num_classes: saved, norm: norm);
-            try
-            {
-                network.load_state_dict(weights);
-            }
-            catch
-            {
-                network.Dispose();
-                throw;
-            }
-        }
-        else
-        {
-            var known = torchvision.models.get_model_weights(architecture);
-            if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
-                throw new ArgumentException($"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
-            network = model.Build(result, weights: known[weights], norm: norm);
-        }
+        var network = PretrainedModel.Registered(result.GetValue(model.Model)!, weights) is { } registered
+            ? model.Build(result, weights: registered, norm: norm)
+            : PretrainedModel.WithCheckpoint(model.Build(result, num_classes: PretrainedModel.CheckpointClasses(weights), norm: norm), weights);
         if (network.fc.out_features != classes)
             FineTuning.ReplaceHead(network, classes);
         if (freeze)

@@ -80,24 +80,14 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
     /// </summary>
     public static PretrainedModel Load(string architecture, string weights, string? categoriesFile, bool progress)
     {
-        var known = torchvision.models.get_model_weights(architecture);
         var builder = torchvision.models.get_model_builder(architecture);
-        if (!File.Exists(weights))
+        if (Registered(architecture, weights) is { } chosen)
         {
-            if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
-                throw new ArgumentException(
-                    $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
-            var chosen = known[weights];
             var categories = categoriesFile is null ? chosen.meta.categories : ReadCategories(categoriesFile);
             return new(builder(weights: chosen, progress: progress), chosen.transforms, categories, chosen.ToString());
         }
 
-        long classes;
-        using (var file = CheckpointFile.Open(weights))
-        {
-            classes = file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
-                : throw new ArgumentException($"{weights} has no fc.weight: it is not a ResNet checkpoint.");
-        }
+        var classes = CheckpointClasses(weights);
         var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, Path.GetFileNameWithoutExtension(weights) + ".categories.json");
         var names = categoriesFile is not null ? ReadCategories(categoriesFile)
             : File.Exists(sibling) ? ReadCategories(sibling)
@@ -105,17 +95,47 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
             : Enumerable.Range(0, (int)classes).Select(i => $"class {i}").ToList();
         if (names.Count != classes)
             throw new ArgumentException($"{weights} predicts {classes} classes but its categories list {names.Count}.");
-        var model = builder(num_classes: classes);
+        var model = WithCheckpoint(builder(num_classes: classes), weights);
+        return new(model, new ImageClassification(crop_size: 224, resize_size: 256), names, Path.GetFileName(weights));
+    }
+
+    /// <summary>
+    /// torchvision's weights of <paramref name="architecture"/> that <paramref name="weights"/> names, or null when
+    /// it is a file.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is neither; the message lists the architecture's weights.</exception>
+    public static Weights? Registered(string architecture, string weights)
+    {
+        if (File.Exists(weights))
+            return null;
+        var known = torchvision.models.get_model_weights(architecture);
+        if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
+            throw new ArgumentException(
+                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
+        return known[weights];
+    }
+
+    /// <summary>The number of classes a ResNet checkpoint predicts: the rows of its fc.weight.</summary>
+    public static long CheckpointClasses(string path)
+    {
+        using var file = CheckpointFile.Open(path);
+        return file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
+            : throw new ArgumentException($"{path} has no fc.weight: it is not a ResNet checkpoint.");
+    }
+
+    /// <summary><paramref name="model"/> with the weights of <paramref name="path"/> (strictly); disposed if they do not load.</summary>
+    public static ResNet WithCheckpoint(ResNet model, string path)
+    {
         try
         {
-            model.load_state_dict(weights);
+            model.load_state_dict(path);
+            return model;
         }
         catch
         {
             model.Dispose();
             throw;
         }
-        return new(model, new ImageClassification(crop_size: 224, resize_size: 256), names, Path.GetFileName(weights));
     }
 
     /// <summary>A JSON array of names, or one name per line.</summary>

@@ -178,10 +178,10 @@ public sealed class ImageFolderLoader
         {
             foreach (var index in samples)
             {
-                RgbImage image;
+                (RgbImage image, int target) sample;
                 try
                 {
-                    image = ImageFile.Load(dataset.samples[index].path);
+                    sample = dataset[index];
                 }
                 catch (ImageFileException e)
                 {
@@ -189,8 +189,8 @@ public sealed class ImageFolderLoader
                     continue;
                 }
                 using var generator = new Generator(Mix(seed, (ulong)epoch, (ulong)index));
-                images.Add(transform(image, generator));
-                targets.Add(dataset.samples[index].target);
+                images.Add(transform(sample.image, generator));
+                targets.Add(sample.target);
             }
             return new([.. images], [.. targets], null);
         }

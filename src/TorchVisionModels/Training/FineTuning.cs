@@ -32,14 +32,15 @@ public static class FineTuning
             throw new ArgumentException(
                 $"FreezeBackbone needs a model built with norm_layer: c => new FrozenBatchNorm2d(c); this one has BatchNorm layers ({batchNorms[0]}, ...) whose statistics would keep changing in training.");
         foreach (var (name, parameter) in model.named_parameters())
-            parameter.requires_grad = name.StartsWith("fc.", StringComparison.Ordinal);
+            parameter.requires_grad = IsHead(name);
     }
 
     /// <summary>The trainable parameters of everything but <c>fc</c>, then of <c>fc</c>: the two groups that get their own learning rates.</summary>
     public static (IReadOnlyList<Parameter> backbone, IReadOnlyList<Parameter> head) ParameterGroups(ResNet model)
     {
         var trainable = model.named_parameters().Where(p => p.parameter.requires_grad).ToList();
-        bool Head((string name, Parameter parameter) p) => p.name.StartsWith("fc.", StringComparison.Ordinal);
-        return (trainable.Where(p => !Head(p)).Select(p => p.parameter).ToList(), trainable.Where(Head).Select(p => p.parameter).ToList());
+        return (trainable.Where(p => !IsHead(p.name)).Select(p => p.parameter).ToList(), trainable.Where(p => IsHead(p.name)).Select(p => p.parameter).ToList());
     }
+
+    static bool IsHead(string parameter) => parameter.StartsWith("fc.", StringComparison.Ordinal);
 }
