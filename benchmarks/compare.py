@@ -6,7 +6,11 @@ each case's median over the rounds): PyTorch eager and frozen TorchScript (scrip
 fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export (the `export` command, BatchNorm folded, 224x224) and
 on torch.onnx.export's (224x224) of the same weights, both loaded from files the same way, all with the same threads.
 
-    /usr/bin/python3 benchmarks/compare.py [--models resnet50,resnet18] [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2]
+    /usr/bin/python3 benchmarks/compare.py [--models resnet50,resnet18] [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16]
+
+--bf16 adds both sides in bfloat16 (PyTorch eager with the model and input cast, our fast path with --dtype bfloat16).
+--train compares training steps instead (forward, cross-entropy, backward, SGD), PyTorch eager against ours, for the
+cases in --train-cases (model:batch:size, default resnet18:64:64,resnet50:16:224).
 
 Needs Debian's python3-torch and python3-torchvision, and the app built: dotnet build src/Inference -c Release.
 """
@@ -38,6 +42,44 @@ def torch_onnx(model, path, weights):
                       dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
 
 
+def rotate(cases, rounds):
+    """Runs every case once per round, the order rotating each round so that drift in the machine's load favours no
+    case; returns each case's per-round medians and its peak memory, by batch size."""
+    times = {name: {} for name in cases}
+    memory = {name: {} for name in cases}
+    names = list(cases)
+    for round in range(rounds):
+        for name in names[round % len(names):] + names[:round % len(names)]:
+            for row in run(cases[name])["results"]:
+                times[name].setdefault(row["batch_size"], []).append(row["median_ms"])
+                memory[name][row["batch_size"]] = row["peak_rss_mb"]
+    return times, memory
+
+
+def print_machine(args):
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads, "
+          f"median of {args.rounds} rounds of {args.iters} iterations\n")
+
+
+def compare_training(args):
+    python = [sys.executable, os.path.join(ROOT, "scripts", "bench_pytorch.py"), "--train"]
+    dotnet = ["dotnet", APP, "bench", "--json", "--train"]
+    rows = []
+    for case in args.train_cases.split(","):
+        model, batch, size = case.split(":")
+        common = ["--model", model, "--batch-size", batch, "--input-size", size, "--iters", str(args.iters),
+                  "--warmup", str(args.warmup), "--threads", str(args.threads)]
+        times, memory = rotate({"PyTorch eager": python + common, "TorchSharp": dotnet + common}, args.rounds)
+        ms = {name: statistics.median(by_batch[int(batch)]) for name, by_batch in times.items()}
+        rows.append((model, batch, size, ms, {name: by_batch[int(batch)] for name, by_batch in memory.items()}))
+    print_machine(args)
+    print("| model | batch | input | PyTorch eager ms/step | TorchSharp ms/step | TorchSharp vs PyTorch | peak MB PyTorch | peak MB TorchSharp |")
+    print("|---|---|---|---|---|---|---|---|")
+    for model, batch, size, ms, mb in rows:
+        print(f"| {model} | {batch} | {size}x{size} | {ms['PyTorch eager']:.0f} | {ms['TorchSharp']:.0f} "
+              f"| {ms['PyTorch eager'] / ms['TorchSharp']:.2f}x | {mb['PyTorch eager']:.0f} | {mb['TorchSharp']:.0f} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default="resnet50,resnet18")
@@ -45,11 +87,17 @@ def main():
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--train", action="store_true")
+    parser.add_argument("--train-cases", default="resnet18:64:64,resnet50:16:224")
+    parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
     if not os.path.exists(APP):
         sys.exit(f"{APP} is missing: run dotnet build src/Inference -c Release first")
+    if args.train:
+        return compare_training(args)
 
-    common = ["--batch-size", args.batch_size, "--iters", str(args.iters), "--threads", str(args.threads)]
+    common = ["--batch-size", args.batch_size, "--iters", str(args.iters), "--warmup", str(args.warmup), "--threads", str(args.threads)]
     python = [sys.executable, os.path.join(ROOT, "scripts", "bench_pytorch.py")]
     dotnet = ["dotnet", APP, "bench", "--json"]
     table = []
@@ -69,22 +117,15 @@ def main():
                 "ORT, our export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", ours] + common,
                 "ORT, torch.onnx.export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", exported] + common,
             }
-            times = {name: {} for name in cases}
-            memory = {name: {} for name in cases}
-            names = list(cases)
-            for round in range(args.rounds):
-                # Rotate the order each round, so that drift in the machine's load favours no case.
-                for name in names[round % len(names):] + names[:round % len(names)]:
-                    command = cases[name]
-                    for row in run(command)["results"]:
-                        times[name].setdefault(row["batch_size"], []).append(row["median_ms"])
-                        memory[name][row["batch_size"]] = row["peak_rss_mb"]
+            if args.bf16:
+                cases["PyTorch eager bf16"] = python + ["--model", model, "--dtype", "bfloat16"] + common
+                cases["TorchSharp fast bf16"] = dotnet + ["--model", model, "--dtype", "bfloat16"] + common
+            times, memory = rotate(cases, args.rounds)
             for batch in sorted(next(iter(times.values()))):
                 ms = {name: statistics.median(times[name][batch]) for name in cases}
                 table.append((model, batch, ms, {name: memory[name][batch] for name in cases}))
 
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads, "
-          f"median of {args.rounds} rounds of {args.iters} iterations\n")
+    print_machine(args)
     names = list(table[0][2])
     print("| model | batch | " + " | ".join(f"{n} ms" for n in names) + " | fast vs PyTorch eager | fast vs ORT | our export vs torch's (ORT) |")
     print("|" + "---|" * (len(names) + 5))
@@ -92,6 +133,12 @@ def main():
         cells = " | ".join(f"{ms[n]:.1f}" for n in names)
         print(f"| {model} | {batch} | {cells} | {ms['PyTorch eager'] / ms['TorchSharp fast']:.2f}x "
               f"| {ms['ORT, our export'] / ms['TorchSharp fast']:.2f}x | {ms['ORT, torch.onnx.export'] / ms['ORT, our export']:.2f}x |")
+    if args.bf16:
+        print("\n| model | batch | bf16 fast vs PyTorch eager bf16 | bf16 fast vs fp32 fast |")
+        print("|---|---|---|---|")
+        for model, batch, ms, _ in table:
+            print(f"| {model} | {batch} | {ms['PyTorch eager bf16'] / ms['TorchSharp fast bf16']:.2f}x "
+                  f"| {ms['TorchSharp fast'] / ms['TorchSharp fast bf16']:.2f}x |")
     print("\nPeak resident memory (MB), per process:\n")
     print("| model | batch | " + " | ".join(names) + " |")
     print("|" + "---|" * (len(names) + 2))

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """PyTorch's side of the benchmark: the cases `torchvision-resnet bench` measures, in eager mode (and frozen
-TorchScript with --script), printed as the same JSON document.
+TorchScript with --script, or in bfloat16/float16 with --dtype), printed as the same JSON document. With --train,
+training steps as the bench's: forward, cross-entropy, backward, SGD (lr 0.1, momentum 0.9, weight decay 1e-4).
 
-    bench_pytorch.py --model resnet50 --batch-size 1,8 --iters 20 [--threads 2] [--script]
+    bench_pytorch.py --model resnet50 --batch-size 1,8 --iters 20 [--threads 2] [--script] [--dtype bfloat16] [--train]
 """
 
 import argparse
@@ -24,24 +25,44 @@ def main():
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--input-size", type=int, default=224)
     parser.add_argument("--script", action="store_true", help="run torch.jit.freeze(torch.jit.script(model))")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+    parser.add_argument("--train", action="store_true", help="time training steps instead of inference")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
 
-    model = getattr(torchvision.models, args.model)().eval()
-    if args.script:
-        model = torch.jit.freeze(torch.jit.script(model))
+    model = getattr(torchvision.models, args.model)()
+    dtype = getattr(torch, args.dtype)
+    if args.train:
+        model.train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+    else:
+        model = model.eval().to(dtype)
+        if args.script:
+            model = torch.jit.freeze(torch.jit.script(model))
     rows = []
     for batch in (int(b) for b in args.batch_size.split(",")):
-        x = torch.randn(batch, 3, args.input_size, args.input_size)
-        with torch.inference_mode():
-            for _ in range(args.warmup):
-                model(x)
-            times = []
-            for _ in range(args.iters):
-                start = time.perf_counter()
-                model(x)
-                times.append((time.perf_counter() - start) * 1000)
+        x = torch.randn(batch, 3, args.input_size, args.input_size).to(dtype)
+        if args.train:
+            target = torch.randint(0, model.fc.out_features, (batch,))
+
+            def step():
+                loss = torch.nn.functional.cross_entropy(model(x), target)
+                loss.backward()
+                loss.item()
+                optimizer.step()
+                optimizer.zero_grad()
+        else:
+            def step():
+                with torch.inference_mode():
+                    model(x)
+        for _ in range(args.warmup):
+            step()
+        times = []
+        for _ in range(args.iters):
+            start = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - start) * 1000)
         times.sort()
         median = times[len(times) // 2]
         rows.append({
@@ -50,7 +71,9 @@ def main():
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         })
     backend = "pytorch-script" if args.script else "pytorch"
-    print(json.dumps({"model": args.model, "backend": backend, "threads": torch.get_num_threads(), "results": rows}, indent=2))
+    mode = "train" if args.train else "inference"
+    print(json.dumps({"model": args.model, "backend": backend, "dtype": args.dtype, "mode": mode,
+                      "threads": torch.get_num_threads(), "results": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,3 +1,4 @@
 using Inference;
 
+NativeAllocator.KeepFreedMemory();
 return Cli.Create().Parse(args).Invoke();

@@ -43,6 +43,39 @@ public class FusedResNetTests
         Fixtures.DisposeAll(before.Values);
     }
 
+    // Relative to the largest logit. bfloat16 keeps 8 significant bits (float16: 11), rounded after each of ~50
+    // layers; measured on these cases: bfloat16 6.1e-3 (resnet18) and 5.3e-3 (resnet50), float16 8.0e-4.
+    [Theory]
+    [InlineData("resnet18", ScalarType.BFloat16, 2e-2)]
+    [InlineData("resnet50", ScalarType.BFloat16, 2e-2)]
+    [InlineData("resnet50", ScalarType.Float16, 3e-3)]
+    public void HalfPrecisionStaysCloseToFloat32(string name, ScalarType dtype, double tolerance)
+    {
+        using var model = ModelCases.Case(name);
+        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        model.eval();
+        using var fused = new FusedResNet(model, dtype: dtype);
+        using var x = rand([2, 3, 96, 128], generator: new Generator(seed: 5));
+
+        using var _ = no_grad();
+        using var expected = model.call(x);
+        using var actual = fused.call(x);
+
+        Assert.Equal(ScalarType.Float32, actual.dtype);
+        var error = Fixtures.RelativeError(actual, expected);
+        Assert.True(error <= tolerance, $"relative error {error:E2}");
+        using (var scope = NewDisposeScope())
+            Assert.Equal(expected.argmax(1).data<long>().ToArray(), actual.argmax(1).data<long>().ToArray());
+    }
+
+    [Fact]
+    public void OnlyFloatingPointDtypesOf16Or32Bits()
+    {
+        using var model = torchvision.models.resnet18();
+        var e = Assert.Throws<ArgumentException>(() => new FusedResNet(model, dtype: ScalarType.Float64));
+        Assert.StartsWith("FusedResNet computes in float32, bfloat16 or float16, not Float64.", e.Message);
+    }
+
     [Fact]
     public void ForwardLeavesNoLiveTensors()
     {

@@ -9,7 +9,8 @@ namespace Inference.Commands;
 
 /// <summary>
 /// <c>bench</c>: inference latency and throughput of an architecture on random input, per batch size: median and
-/// p90 milliseconds per batch, images per second, and the process's peak resident memory. Warm-up excluded.
+/// p90 milliseconds per batch, images per second, and the process's peak resident memory. Warm-up excluded. With
+/// <c>--train</c>, the same for training steps: forward, cross-entropy, backward and an SGD step, as the trainer runs them.
 /// </summary>
 static class BenchCommand
 {
@@ -32,12 +33,14 @@ static class BenchCommand
         backend.AcceptOnlyFromAmong("torch", "onnxruntime");
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (FusedResNet); --fast false runs the plain model", DefaultValueFactory = _ => true };
+        var dtype = DtypeOption.Create();
+        var train = new Option<bool>("--train") { Description = "Time training steps (forward, loss, backward, SGD with momentum) instead of inference" };
         foreach (var option in new Option<int>[] { iterations, size })
             option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{r.Option.Name} must be at least 1"); });
 
         var command = new Command("bench", "Measure inference latency, throughput and peak memory.")
         {
-            model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, json,
+            model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, dtype, train, json,
         };
         command.SetAction(result => UserErrors.Report(result, () =>
         {
@@ -46,24 +49,34 @@ static class BenchCommand
                 set_num_threads(t);
             if (result.GetValue(onnx) is { } file && result.GetValue(backend) != "onnxruntime")
                 throw new ArgumentException("--onnx needs --backend onnxruntime.");
-            var network = result.GetValue(onnx) is { } path
-                ? PretrainedModel.LoadOnnx(path, null, result.GetValue(threads)).model
-                : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), result.GetValue(threads), result.GetValue(size));
-            try
+            if (result.GetValue(train) && (result.GetValue(backend) != "torch" || result.GetValue(dtype) != "float32"))
+                throw new ArgumentException("--train measures the float32 TorchSharp model: drop --backend and --dtype.");
+            DtypeOption.RequireFastPath(result.GetValue(dtype)!, result.GetValue(backend)!, result.GetValue(fast));
+            var (side, batches) = (result.GetValue(size), result.GetValue(batchSizes)!);
+            var (warm, iters) = (result.GetValue(warmup), result.GetValue(iterations));
+            List<Row> rows;
+            string mode;
+            if (result.GetValue(train))
             {
-                var rows = result.GetValue(batchSizes)!.Select(b => Measure(network, b, result.GetValue(size), result.GetValue(warmup), result.GetValue(iterations))).ToList();
-                Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, result.GetValue(backend)!, get_num_threads(), rows);
+                using var network = torchvision.models.get_model_builder(architecture)();
+                rows = batches.Select(b => Measure(TrainingStep(network, b, side), b, warm, iters)).ToList();
+                mode = "train";
             }
-            finally
+            else
             {
-                network.Dispose();
+                using var network = result.GetValue(onnx) is { } path
+                    ? PretrainedModel.LoadOnnx(path, null, result.GetValue(threads)).model
+                    : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), DtypeOption.Resolve(result.GetValue(dtype)!), result.GetValue(threads), side);
+                rows = batches.Select(b => Measure(Inference(network, b, side), b, warm, iters)).ToList();
+                mode = "inference";
             }
+            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, result.GetValue(backend)!, result.GetValue(dtype)!, mode, get_num_threads(), rows);
             return 0;
         }));
         return command;
     }
 
-    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, int threads, int size)
+    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, ScalarType dtype, int threads, int size)
     {
         var model = torchvision.models.get_model_builder(architecture)();
         model.eval();
@@ -72,7 +85,7 @@ static class BenchCommand
         if (backend == "torch")
         {
             using (model)
-                return new FusedResNet(model);
+                return new FusedResNet(model, dtype: dtype);
         }
         return new PretrainedModel(model, new TorchVisionModels.Transforms.ImageClassification(224), Weights.ImageNetCategories, "random")
             .ToOnnxRuntime(architecture, threads, size).model;
@@ -81,18 +94,57 @@ static class BenchCommand
     /// <summary>One batch size's numbers; resident memory after warm-up and after the timed iterations shows growth.</summary>
     public sealed record Row(int batch_size, double median_ms, double p90_ms, double images_per_second, double peak_rss_mb, double rss_after_warmup_mb, double rss_at_end_mb);
 
-    static Row Measure(nn.Module<Tensor, Tensor> model, int batch, int size, int warmup, int iterations)
+    /// <summary>Something to time, once per call, and what to free afterwards.</summary>
+    sealed record Case(Action run, IDisposable resources);
+
+    static Case Inference(nn.Module<Tensor, Tensor> model, int batch, int size)
     {
-        using var input = randn(batch, 3, size, size);
-        using var mode = inference_mode();
-        for (var i = 0; i < warmup; i++)
+        var input = randn(batch, 3, size, size);
+        return new Case(() =>
+        {
+            using var _ = inference_mode();
             model.call(input).Dispose();
+        }, input);
+    }
+
+    /// <summary>One step of <see cref="TorchVisionModels.Training.Trainer"/>'s loop, with torchvision's reference SGD (lr 0.1, momentum 0.9, weight decay 1e-4).</summary>
+    static Case TrainingStep(ResNet model, int batch, int size)
+    {
+        model.train();
+        var input = randn(batch, 3, size, size);
+        var target = randint(0, model.fc.out_features, batch);
+        var optimizer = optim.SGD(model.parameters(), 0.1, momentum: 0.9, weight_decay: 1e-4);
+        return new Case(() =>
+        {
+            using var scope = NewDisposeScope();
+            var loss = nn.functional.cross_entropy(model.call(input), target);
+            loss.backward();
+            loss.item<float>();
+            optimizer.step();
+            optimizer.zero_grad();
+        }, new Resources(input, target, optimizer));
+    }
+
+    sealed class Resources(params IDisposable[] all) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var r in all)
+                r.Dispose();
+        }
+    }
+
+    static Row Measure(Case @case, int batch, int warmup, int iterations)
+    {
+        using var _ = @case.resources;
+        for (var i = 0; i < warmup; i++)
+            @case.run();
         var rssAfterWarmup = ResidentMegabytes("VmRSS:");
         var times = new double[iterations];
         for (var i = 0; i < iterations; i++)
         {
             var clock = Stopwatch.StartNew();
-            model.call(input).Dispose();
+            @case.run();
             times[i] = clock.Elapsed.TotalMilliseconds;
         }
         Array.Sort(times);
@@ -111,14 +163,14 @@ static class BenchCommand
         return (field == "VmHWM:" ? process.PeakWorkingSet64 : process.WorkingSet64) / 1048576.0;
     }
 
-    static void Write(TextWriter output, bool json, string architecture, string backend, int threads, List<Row> rows)
+    static void Write(TextWriter output, bool json, string architecture, string backend, string dtype, string mode, int threads, List<Row> rows)
     {
         if (json)
         {
-            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, threads, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
+            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, dtype, mode, threads, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
             return;
         }
-        output.WriteLine($"{architecture}, {backend}, {threads} threads");
+        output.WriteLine($"{architecture}, {backend}, {dtype}, {mode}, {threads} threads");
         output.WriteLine($"  {"batch",5}  {"median ms",10}  {"p90 ms",10}  {"images/s",9}  {"peak RSS MB",11}");
         foreach (var r in rows)
             output.WriteLine($"  {r.batch_size,5}  {r.median_ms,10:F1}  {r.p90_ms,10:F1}  {r.images_per_second,9:F1}  {r.peak_rss_mb,11:F0}");

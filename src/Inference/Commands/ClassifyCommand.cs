@@ -25,6 +25,7 @@ static class ClassifyCommand
         var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model)", DefaultValueFactory = _ => true };
+        var dtype = DtypeOption.Create();
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
         var backend = new Option<string>("--backend")
         {
@@ -36,7 +37,7 @@ static class ClassifyCommand
 
         var command = new Command("classify", "Classify images: top-k labels and probabilities, as the classic PyTorch script prints them.")
         {
-            model, weights, categories, topk, batchSize, device, backend, fast, json, exif, images,
+            model, weights, categories, topk, batchSize, device, backend, fast, dtype, json, exif, images,
         };
         foreach (var option in preprocessing.All)
             command.Options.Add(option);
@@ -46,9 +47,10 @@ static class ClassifyCommand
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
             var on = result.GetValue(backend) == "onnxruntime" ? CPU : DeviceOption.Resolve(result.GetValue(device)!);
+            DtypeOption.RequireFastPath(result.GetValue(dtype)!, result.GetValue(backend)!, result.GetValue(fast));
             var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, result.GetValue(device)!, asJson);
             if (result.GetValue(backend) == "torch" && result.GetValue(fast))
-                pretrained = pretrained.Fused(on);
+                pretrained = pretrained.Fused(on, DtypeOption.Resolve(result.GetValue(dtype)!));
             using var network = pretrained.model;
             var k = result.GetValue(topk);
             if (k > pretrained.categories.Count)

@@ -25,13 +25,16 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
         ["std"] = JsonSerializer.Serialize(transforms.std),
     };
 
-    /// <summary>This model on <paramref name="device"/>, BatchNorm folded and channels-last (<see cref="FusedResNet"/>); disposes the plain one.</summary>
-    public PretrainedModel Fused(Device device)
+    /// <summary>
+    /// This model on <paramref name="device"/>, BatchNorm folded and channels-last (<see cref="FusedResNet"/>),
+    /// computing in <paramref name="dtype"/>; disposes the plain one.
+    /// </summary>
+    public PretrainedModel Fused(Device device, ScalarType dtype)
     {
         var resnet = (ResNet)model;
         resnet.to(device);
         resnet.eval();
-        var fused = new FusedResNet(resnet);
+        var fused = new FusedResNet(resnet, dtype: dtype);
         resnet.Dispose();
         return this with { model = fused };
     }

@@ -6,17 +6,22 @@ namespace TorchVisionModels.Tests.Cli;
 public class BenchCommandTests
 {
     [Theory]
-    [InlineData("torch", "true")]
-    [InlineData("torch", "false")]
-    [InlineData("onnxruntime", "true")]
-    public void ReportsEveryBatchSize(string backend, string fast)
+    [InlineData("torch", "true", "float32", false)]
+    [InlineData("torch", "false", "float32", false)]
+    [InlineData("torch", "true", "bfloat16", false)]
+    [InlineData("onnxruntime", "true", "float32", false)]
+    [InlineData("torch", "true", "float32", true)]
+    public void ReportsEveryBatchSize(string backend, string fast, string dtype, bool train)
     {
-        var (exitCode, output, error) = CliRunner.Run("bench", "--model", "resnet18", "--batch-size", "1,2", "--iters", "2", "--warmup", "1",
-            "--input-size", "64", "--backend", backend, "--fast", fast, "--json");
+        string[] arguments = ["bench", "--model", "resnet18", "--batch-size", "1,2", "--iters", "2", "--warmup", "1",
+            "--input-size", "64", "--backend", backend, "--fast", fast, "--dtype", dtype, "--json", .. (train ? ["--train"] : Array.Empty<string>())];
+        var (exitCode, output, error) = CliRunner.Run(arguments);
 
         Assert.True(exitCode == 0, error);
         var document = JsonDocument.Parse(output).RootElement;
         Assert.Equal(backend, document.GetProperty("backend").GetString());
+        Assert.Equal(dtype, document.GetProperty("dtype").GetString());
+        Assert.Equal(train ? "train" : "inference", document.GetProperty("mode").GetString());
         var rows = document.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal([1, 2], rows.Select(r => r.GetProperty("batch_size").GetInt32()));
         Assert.All(rows, r =>
@@ -25,6 +30,18 @@ public class BenchCommandTests
             Assert.True(r.GetProperty("p90_ms").GetDouble() >= r.GetProperty("median_ms").GetDouble());
             Assert.True(r.GetProperty("peak_rss_mb").GetDouble() > 0);
         });
+    }
+
+    [Theory]
+    [InlineData("error: --train measures the float32 TorchSharp model: drop --backend and --dtype.", "--train", "--backend", "onnxruntime")]
+    [InlineData("error: --train measures the float32 TorchSharp model: drop --backend and --dtype.", "--train", "--dtype", "bfloat16")]
+    [InlineData("error: --dtype bfloat16 runs on the fast path: drop --fast false.", "--dtype", "bfloat16", "--fast", "false")]
+    [InlineData("error: --dtype float16: the onnxruntime backend runs float32; use --backend torch.", "--dtype", "float16", "--backend", "onnxruntime")]
+    public void RefusesCombinationsItCannotMeasure(string message, params string[] options)
+    {
+        var (exitCode, _, error) = CliRunner.Run(["bench", "--model", "resnet18", .. options]);
+        Assert.Equal(2, exitCode);
+        Assert.Equal(message, error.Trim());
     }
 
     [Fact]

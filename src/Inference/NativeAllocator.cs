@@ -1,0 +1,35 @@
+using System.Runtime.InteropServices;
+
+namespace Inference;
+
+/// <summary>How libtorch's CPU tensors get their memory from the C library.</summary>
+static class NativeAllocator
+{
+    const int M_TRIM_THRESHOLD = -1;
+    const int M_MMAP_MAX = -4;
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    static extern int mallopt(int parameter, int value);
+
+    /// <summary>
+    /// Keeps freed tensor memory in the process for the next batch instead of returning it to the OS. glibc maps
+    /// every block over 32 MB (most activations when training at 224 px) afresh and unmaps it when freed, so each
+    /// step page-faulted about 2 GB back in: ResNet-50 at batch 16 spent 1.5 s of a 5 s step in the kernel. The
+    /// cost is that resident memory stays at its peak, which is also what keeps it flat from batch to batch.
+    /// Linux with glibc only; elsewhere nothing changes.
+    /// </summary>
+    public static void KeepFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        try
+        {
+            mallopt(M_MMAP_MAX, 0);
+            mallopt(M_TRIM_THRESHOLD, int.MaxValue);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc (musl has no tunable allocator): keep its defaults.
+        }
+    }
+}
