@@ -1,4 +1,3 @@
 using Inference;
 
-NativeAllocator.KeepFreedMemory();
 return Cli.Create().Parse(args).Invoke();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using TorchSharp;
 using TorchVisionModels;
 using static TorchSharp.torch;
 
@@ -34,13 +35,14 @@ static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (FusedResNet); --fast false runs the plain model", DefaultValueFactory = _ => true };
         var dtype = DtypeOption.Create();
+        var device = DeviceOption.Create();
         var train = new Option<bool>("--train") { Description = "Time training steps (forward, loss, backward, SGD with momentum) instead of inference" };
         foreach (var option in new Option<int>[] { iterations, size })
             option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{r.Option.Name} must be at least 1"); });
 
         var command = new Command("bench", "Measure inference latency, throughput and peak memory.")
         {
-            model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, dtype, train, json,
+            model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, dtype, device, train, json,
         };
         command.SetAction(result => UserErrors.Report(result, () =>
         {
@@ -52,33 +54,37 @@ static class BenchCommand
             if (result.GetValue(train) && (result.GetValue(backend) != "torch" || result.GetValue(dtype) != "float32"))
                 throw new ArgumentException("--train measures the float32 TorchSharp model: drop --backend and --dtype.");
             DtypeOption.RequireFastPath(result.GetValue(dtype)!, result.GetValue(backend)!, result.GetValue(fast));
+            var on = DeviceOption.Resolve(result.GetValue(device)!, result.GetValue(backend)!);
             var (side, batches) = (result.GetValue(size), result.GetValue(batchSizes)!);
             var (warm, iters) = (result.GetValue(warmup), result.GetValue(iterations));
             List<Row> rows;
             string mode;
             if (result.GetValue(train))
             {
+                NativeAllocator.KeepFreedMemory();
                 using var network = torchvision.models.get_model_builder(architecture)();
-                rows = batches.Select(b => Measure(TrainingStep(network, b, side), b, warm, iters)).ToList();
+                network.to(on);
+                rows = batches.Select(b => Measure(TrainingStep(network, b, side, on), b, warm, iters)).ToList();
                 mode = "train";
             }
             else
             {
                 using var network = result.GetValue(onnx) is { } path
                     ? PretrainedModel.LoadOnnx(path, null, result.GetValue(threads)).model
-                    : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), DtypeOption.Resolve(result.GetValue(dtype)!), result.GetValue(threads), side);
-                rows = batches.Select(b => Measure(Inference(network, b, side), b, warm, iters)).ToList();
+                    : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), DtypeOption.Resolve(result.GetValue(dtype)!), on, result.GetValue(threads), side);
+                rows = batches.Select(b => Measure(Inference(network, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
             }
-            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, result.GetValue(backend)!, result.GetValue(dtype)!, mode, get_num_threads(), rows);
+            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, result.GetValue(backend)!, on.ToString(), result.GetValue(dtype)!, mode, get_num_threads(), rows);
             return 0;
         }));
         return command;
     }
 
-    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, ScalarType dtype, int threads, int size)
+    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, ScalarType dtype, Device device, int threads, int size)
     {
         var model = torchvision.models.get_model_builder(architecture)();
+        model.to(device);
         model.eval();
         if (backend == "torch" && !fast)
             return model;
@@ -97,22 +103,23 @@ static class BenchCommand
     /// <summary>Something to time, once per call, and what to free afterwards.</summary>
     sealed record Case(Action run, IDisposable resources);
 
-    static Case Inference(nn.Module<Tensor, Tensor> model, int batch, int size)
+    static Case Inference(nn.Module<Tensor, Tensor> model, int batch, int size, Device device)
     {
-        var input = randn(batch, 3, size, size);
+        var input = randn(batch, 3, size, size, device: device);
         return new Case(() =>
         {
             using var _ = inference_mode();
             model.call(input).Dispose();
+            Synchronize(device);
         }, input);
     }
 
     /// <summary>One step of <see cref="TorchVisionModels.Training.Trainer"/>'s loop, with torchvision's reference SGD (lr 0.1, momentum 0.9, weight decay 1e-4).</summary>
-    static Case TrainingStep(ResNet model, int batch, int size)
+    static Case TrainingStep(ResNet model, int batch, int size, Device device)
     {
         model.train();
-        var input = randn(batch, 3, size, size);
-        var target = randint(0, model.fc.out_features, batch);
+        var input = randn(batch, 3, size, size, device: device);
+        var target = randint(0, model.fc.out_features, batch, device: device);
         var optimizer = optim.SGD(model.parameters(), 0.1, momentum: 0.9, weight_decay: 1e-4);
         return new Case(() =>
         {
@@ -122,7 +129,15 @@ static class BenchCommand
             loss.item<float>();
             optimizer.step();
             optimizer.zero_grad();
+            Synchronize(device);
         }, new Resources(input, target, optimizer));
+    }
+
+    /// <summary>CUDA runs asynchronously: wait for the GPU, so the clock measures the work, not its queuing.</summary>
+    static void Synchronize(Device device)
+    {
+        if (device.type == DeviceType.CUDA)
+            cuda.synchronize(device);
     }
 
     sealed class Resources(params IDisposable[] all) : IDisposable
@@ -163,14 +178,14 @@ static class BenchCommand
         return (field == "VmHWM:" ? process.PeakWorkingSet64 : process.WorkingSet64) / 1048576.0;
     }
 
-    static void Write(TextWriter output, bool json, string architecture, string backend, string dtype, string mode, int threads, List<Row> rows)
+    static void Write(TextWriter output, bool json, string architecture, string backend, string device, string dtype, string mode, int threads, List<Row> rows)
     {
         if (json)
         {
-            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, dtype, mode, threads, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
+            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, device, dtype, mode, threads, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
             return;
         }
-        output.WriteLine($"{architecture}, {backend}, {dtype}, {mode}, {threads} threads");
+        output.WriteLine($"{architecture}, {backend}, {device}, {dtype}, {mode}, {threads} threads");
         output.WriteLine($"  {"batch",5}  {"median ms",10}  {"p90 ms",10}  {"images/s",9}  {"peak RSS MB",11}");
         foreach (var r in rows)
             output.WriteLine($"  {r.batch_size,5}  {r.median_ms,10:F1}  {r.p90_ms,10:F1}  {r.images_per_second,9:F1}  {r.peak_rss_mb,11:F0}");

@@ -46,9 +46,9 @@ static class ClassifyCommand
             var architecture = result.GetValue(model)!;
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
-            var on = result.GetValue(backend) == "onnxruntime" ? CPU : DeviceOption.Resolve(result.GetValue(device)!);
+            var on = DeviceOption.Resolve(result.GetValue(device)!, result.GetValue(backend)!);
             DtypeOption.RequireFastPath(result.GetValue(dtype)!, result.GetValue(backend)!, result.GetValue(fast));
-            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, result.GetValue(device)!, asJson);
+            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, asJson);
             if (result.GetValue(backend) == "torch" && result.GetValue(fast))
                 pretrained = pretrained.Fused(on, DtypeOption.Resolve(result.GetValue(dtype)!));
             using var network = pretrained.model;
@@ -67,7 +67,7 @@ static class ClassifyCommand
         return command;
     }
 
-    static PretrainedModel Load(string architecture, string weights, string? categories, string backend, string device, bool quiet)
+    static PretrainedModel Load(string architecture, string weights, string? categories, string backend, bool quiet)
     {
         var onnx = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
         if (backend == "torch")
@@ -76,8 +76,6 @@ static class ClassifyCommand
                 throw new ArgumentException($"--weights {weights} is an ONNX model: run it with --backend onnxruntime.");
             return PretrainedModel.Load(architecture, weights, categories, progress: !quiet);
         }
-        if (device is not ("auto" or "cpu"))
-            throw new ArgumentException($"--device {device}: the onnxruntime backend runs on the CPU.");
         return onnx
             ? PretrainedModel.LoadOnnx(weights, categories, threads: 0)
             : PretrainedModel.Load(architecture, weights, categories, progress: !quiet).ToOnnxRuntime(architecture, threads: 0);

@@ -12,6 +12,16 @@ static class DeviceOption
         DefaultValueFactory = _ => "auto",
     };
 
+    /// <summary>The device for <paramref name="backend"/>: ONNX Runtime runs on the CPU, so only auto and cpu go with it.</summary>
+    public static Device Resolve(string value, string backend)
+    {
+        if (backend == "torch")
+            return Resolve(value);
+        if (value is not ("auto" or "cpu"))
+            throw new ArgumentException($"--device {value}: the {backend} backend runs on the CPU.");
+        return CPU;
+    }
+
     public static Device Resolve(string value)
     {
         if (value == "auto")

@@ -83,6 +83,7 @@ static class FinetuneCommand
             if (result.GetValue(threads) > 0)
                 set_num_threads(result.GetValue(threads));
             var on = DeviceOption.Resolve(result.GetValue(device)!);
+            NativeAllocator.KeepFreedMemory();
             // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
             var preset = Preset(result.GetValue(model.Model)!, result.GetValue(weights));
             var evalPreset = preset with

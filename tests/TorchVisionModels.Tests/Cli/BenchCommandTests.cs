@@ -37,6 +37,8 @@ public class BenchCommandTests
     [InlineData("error: --train measures the float32 TorchSharp model: drop --backend and --dtype.", "--train", "--dtype", "bfloat16")]
     [InlineData("error: --dtype bfloat16 runs on the fast path: drop --fast false.", "--dtype", "bfloat16", "--fast", "false")]
     [InlineData("error: --dtype float16: the onnxruntime backend runs float32; use --backend torch.", "--dtype", "float16", "--backend", "onnxruntime")]
+    [InlineData("error: --device cuda: the onnxruntime backend runs on the CPU.", "--device", "cuda", "--backend", "onnxruntime")]
+    [InlineData("error: --device cuda: CUDA is not available (no GPU is visible, or this build uses TorchSharp's CPU backend: build with -p:TorchBackend=cuda).", "--device", "cuda")]
     public void RefusesCombinationsItCannotMeasure(string message, params string[] options)
     {
         var (exitCode, _, error) = CliRunner.Run(["bench", "--model", "resnet18", .. options]);
