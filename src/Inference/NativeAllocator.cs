@@ -16,7 +16,7 @@ static class NativeAllocator
     /// glibc maps every block over 32 MB (most activations when training at 224 px) afresh and unmaps it when
     /// freed, so each step page-faulted about 2 GB back in: ResNet-50 at batch 16 spent 1.5 s of a 5 s step in the
     /// kernel. The cost is resident memory: freed blocks stay with the process (ResNet-50 at batch 16: 3.5 GB peak
-    /// instead of 2.9). Inference gains nothing from it (its blocks are small enough for glibc to reuse), so only
+    /// instead of 2.6-3.0). Inference gains nothing from it (its blocks are small enough for glibc to reuse), so only
     /// the training commands call it. Linux with glibc only; elsewhere nothing changes.
     /// </summary>
     public static void KeepFreedMemory()
