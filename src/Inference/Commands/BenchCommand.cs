@@ -40,7 +40,7 @@ static class BenchCommand
         foreach (var option in new Option<int>[] { iterations, size })
             option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{r.Option.Name} must be at least 1"); });
 
-        var command = new Command("bench", "Measure inference latency, throughput and peak memory.")
+        var command = new Command("bench", "Measure inference (or, with --train, training-step) latency, throughput and peak memory.")
         {
             model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, dtype, device, train, json,
         };
