@@ -59,8 +59,9 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (weight, bias) = BatchNormFolding.Fold(conv, norm, name);
-        weight = channelsLast ? ToChannelsLast(weight.to(dtype)) : weight.to(dtype, copy: true);
-        return new Conv(weight.DetachFromDisposeScope(), bias.to(dtype, copy: true).DetachFromDisposeScope(), conv.stride, conv.padding!, conv.dilation, conv.groups);
+        // The folded tensors are this scope's own: casting to the dtype (or aliasing, when it already is) keeps them past it.
+        weight = channelsLast ? ToChannelsLast(weight.to(dtype)) : weight.to(dtype);
+        return new Conv(weight.DetachFromDisposeScope(), bias.to(dtype).DetachFromDisposeScope(), conv.stride, conv.padding!, conv.dilation, conv.groups);
     }
 
     Block Fold(nn.Module block, string name) => block switch
