@@ -11,6 +11,9 @@ on torch.onnx.export's (224x224) of the same weights, both loaded from files the
 --bf16 adds both sides in bfloat16 (PyTorch eager with the model and input cast, our fast path with --dtype bfloat16).
 --train compares training steps instead (forward, cross-entropy, backward, SGD), PyTorch eager against ours, for the
 cases in --train-cases (model:batch:size, default resnet18:64:64,resnet50:16:224).
+--pointwise-kernels onednn,matmul adds our TorchSharp cases once per kernel for 1x1 convolutions
+(TORCHVISION_RESNET_POINTWISE_KERNEL; see the README's platform notes), to measure what the AMD workaround costs.
+A case whose process dies (oneDNN's SIGFPE on AMD with --pointwise-kernels onednn) is reported as "died", not fatal.
 
 Needs Debian's python3-torch and python3-torchvision, and the app built: dotnet build src/Inference -c Release.
 """
@@ -29,7 +32,13 @@ APP = os.path.join(ROOT, "src", "Inference", "bin", "Release", "net10.0", "torch
 
 
 def run(command):
-    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+    """One benchmark process's JSON report; None when it dies or fails (the table says so)."""
+    command, env = (command[1:], {**os.environ, **command[0]}) if isinstance(command[0], dict) else (command, None)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"died (exit {done.returncode}): {' '.join(command)}", file=sys.stderr)
+        return None
+    return json.loads(done.stdout)
 
 
 def torch_onnx(model, path, weights):
@@ -50,14 +59,41 @@ def rotate(cases, rounds):
     names = list(cases)
     for round in range(rounds):
         for name in names[round % len(names):] + names[:round % len(names)]:
-            for row in run(cases[name])["results"]:
+            for row in (run(cases[name]) or {"results": []})["results"]:
                 times[name].setdefault(row["batch_size"], []).append(row["median_ms"])
                 memory[name][row["batch_size"]] = row["peak_rss_mb"]
     return times, memory
 
 
+def cpu_model():
+    """The CPU's model name, which the numbers belong to."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def median(values):
+    return statistics.median(values) if values else float("nan")
+
+
+def with_kernels(cases, args):
+    """Each TorchSharp case once per --pointwise-kernels entry, with the kernel set through the environment."""
+    if not args.pointwise_kernels:
+        return cases
+    out = {}
+    for name, command in cases.items():
+        if "TorchSharp" not in name:
+            out[name] = command
+            continue
+        for kernel in args.pointwise_kernels.split(","):
+            out[f"{name} ({kernel})"] = [{"TORCHVISION_RESNET_POINTWISE_KERNEL": kernel}] + command
+    return out
+
+
 def print_machine(args):
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {args.threads} threads, "
+    print(f"{cpu_model()}, {os.cpu_count()} cores, {args.threads} threads, "
           f"median of {args.rounds} rounds of {args.iters} iterations\n")
 
 
@@ -69,15 +105,18 @@ def compare_training(args):
         model, batch, size = case.split(":")
         common = ["--model", model, "--batch-size", batch, "--input-size", size, "--iters", str(args.iters),
                   "--warmup", str(args.warmup), "--threads", str(args.threads)]
-        times, memory = rotate({"PyTorch eager": python + common, "TorchSharp": dotnet + common}, args.rounds)
-        ms = {name: statistics.median(by_batch[int(batch)]) for name, by_batch in times.items()}
-        rows.append((model, batch, size, ms, {name: by_batch[int(batch)] for name, by_batch in memory.items()}))
+        cases = with_kernels({"PyTorch eager": python + common, "TorchSharp": dotnet + common}, args)
+        times, memory = rotate(cases, args.rounds)
+        ms = {name: median(times[name].get(int(batch), [])) for name in cases}
+        rows.append((model, batch, size, ms, {name: memory[name].get(int(batch), float("nan")) for name in cases}))
     print_machine(args)
-    print("| model | batch | input | PyTorch eager ms/step | TorchSharp ms/step | TorchSharp vs PyTorch | peak MB PyTorch | peak MB TorchSharp |")
-    print("|---|---|---|---|---|---|---|---|")
+    ours = [name for name in rows[0][3] if name != "PyTorch eager"]
+    print("| model | batch | input | PyTorch eager ms/step | " + " | ".join(f"{n} ms/step | {n} vs PyTorch" for n in ours) + " |")
+    print("|" + "---|" * (4 + 2 * len(ours)))
     for model, batch, size, ms, mb in rows:
-        print(f"| {model} | {batch} | {size}x{size} | {ms['PyTorch eager']:.0f} | {ms['TorchSharp']:.0f} "
-              f"| {ms['PyTorch eager'] / ms['TorchSharp']:.2f}x | {mb['PyTorch eager']:.0f} | {mb['TorchSharp']:.0f} |")
+        cells = " | ".join(f"{ms[n]:.0f} | {ms['PyTorch eager'] / ms[n]:.2f}x" for n in ours)
+        print(f"| {model} | {batch} | {size}x{size} | {ms['PyTorch eager']:.0f} | {cells} |")
+    print("\nPeak resident memory (MB): " + "; ".join(f"{model} b{batch}: " + ", ".join(f"{n} {mb[n]:.0f}" for n in mb) for model, batch, _, _, mb in rows))
 
 
 def main():
@@ -91,6 +130,7 @@ def main():
     parser.add_argument("--train", action="store_true")
     parser.add_argument("--train-cases", default="resnet18:64:64,resnet50:16:224")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--pointwise-kernels", default="", help="e.g. onednn,matmul: our cases once per 1x1-convolution kernel")
     args = parser.parse_args()
     if not os.path.exists(APP):
         sys.exit(f"{APP} is missing: run dotnet build src/Inference -c Release first")
@@ -120,25 +160,29 @@ def main():
             if args.bf16:
                 cases["PyTorch eager bf16"] = python + ["--model", model, "--dtype", "bfloat16"] + common
                 cases["TorchSharp fast bf16"] = dotnet + ["--model", model, "--dtype", "bfloat16"] + common
+            cases = with_kernels(cases, args)
             times, memory = rotate(cases, args.rounds)
-            for batch in sorted(next(iter(times.values()))):
-                ms = {name: statistics.median(times[name][batch]) for name in cases}
-                table.append((model, batch, ms, {name: memory[name][batch] for name in cases}))
+            for batch in sorted(times["PyTorch eager"]):
+                ms = {name: median(times[name].get(batch, [])) for name in cases}
+                table.append((model, batch, ms, {name: memory[name].get(batch, float("nan")) for name in cases}))
 
     print_machine(args)
     names = list(table[0][2])
+    # The ratios use the first --pointwise-kernels variant of the fast path (the only one without that option).
+    fast = next(n for n in names if n.startswith("TorchSharp fast") and "bf16" not in n)
     print("| model | batch | " + " | ".join(f"{n} ms" for n in names) + " | fast vs PyTorch eager | fast vs ORT | our export vs torch's (ORT) |")
     print("|" + "---|" * (len(names) + 5))
     for model, batch, ms, _ in table:
         cells = " | ".join(f"{ms[n]:.1f}" for n in names)
-        print(f"| {model} | {batch} | {cells} | {ms['PyTorch eager'] / ms['TorchSharp fast']:.2f}x "
-              f"| {ms['ORT, our export'] / ms['TorchSharp fast']:.2f}x | {ms['ORT, torch.onnx.export'] / ms['ORT, our export']:.2f}x |")
+        print(f"| {model} | {batch} | {cells} | {ms['PyTorch eager'] / ms[fast]:.2f}x "
+              f"| {ms['ORT, our export'] / ms[fast]:.2f}x | {ms['ORT, torch.onnx.export'] / ms['ORT, our export']:.2f}x |")
     if args.bf16:
+        fast_bf16 = next(n for n in names if n.startswith("TorchSharp fast bf16"))
         print("\n| model | batch | bf16 fast vs PyTorch eager bf16 | bf16 fast vs fp32 fast |")
         print("|---|---|---|---|")
         for model, batch, ms, _ in table:
-            print(f"| {model} | {batch} | {ms['PyTorch eager bf16'] / ms['TorchSharp fast bf16']:.2f}x "
-                  f"| {ms['TorchSharp fast'] / ms['TorchSharp fast bf16']:.2f}x |")
+            print(f"| {model} | {batch} | {ms['PyTorch eager bf16'] / ms[fast_bf16]:.2f}x "
+                  f"| {ms[fast] / ms[fast_bf16]:.2f}x |")
     print("\nPeak resident memory (MB), per process:\n")
     print("| model | batch | " + " | ".join(names) + " |")
     print("|" + "---|" * (len(names) + 2))

@@ -6,17 +6,17 @@ namespace TorchVisionModels.Tests;
 
 /// <summary>
 /// Training matches PyTorch: from the same weights and batch, the train-mode output and BatchNorm statistics,
-/// every gradient of cross_entropy, and the parameters after SGD (two steps, so momentum acts) and AdamW.
+/// every gradient of cross_entropy, and the parameters after SGD (two steps, so momentum acts) and AdamW. PyTorch ran
+/// these in float64 (in float32 they are ill-conditioned: its own float32 gradients are up to 9e-2 from float64's), so
+/// the port runs them in float64 too, and its float32 gradients are held to PyTorch's float32 error instead.
 /// </summary>
 public class TrainingParityTests
 {
     public static TheoryData<string> Architectures => new("resnet18", "resnet50", "resnext50_32x4d");
 
-    // Each tensor's largest difference relative to its own largest value. Measured against torch 1.13 on these
-    // cases: outputs, losses, statistics and gradients within 7.1e-6; parameters after the first SGD step within
-    // 2.3e-6; the update rules alone (given PyTorch's gradients) within 1.7e-7 over two steps.
-    const double Tolerance = 1e-4;
-    const double UpdateTolerance = 1e-6;
+    // Each tensor's largest difference relative to its own largest value. The expected values are float64 results
+    // stored as float32, so they carry float32's rounding (6e-8) and nothing else; measured: at most 1.2e-7.
+    const double Tolerance = 1e-6;
 
     [Theory]
     [MemberData(nameof(Architectures))]
@@ -27,7 +27,7 @@ public class TrainingParityTests
         using var scope = NewDisposeScope();
 
         model.train();
-        var output = model.call(expected["input"]);
+        var output = model.call(expected["input"].to(float64));
         var loss = nn.functional.cross_entropy(output, expected["target"]);
         loss.backward();
 
@@ -37,6 +37,34 @@ public class TrainingParityTests
             AssertClose(key, buffer, expected["buffers." + key]);
         foreach (var (key, parameter) in model.named_parameters())
             AssertClose("grad of " + key, parameter.grad!, expected["grad." + key]);
+        Fixtures.DisposeAll(expected.Values);
+    }
+
+    /// <summary>
+    /// In float32 (oneDNN's kernels, or matrix products for 1x1 convolutions where those are broken), every gradient
+    /// is as close to the exact one as PyTorch's float32 gradient is.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void Float32GradientsAreAsAccurateAsPyTorchs(string architecture)
+        => ChildProcess.Run(Float32GradientsInThisProcess, architecture); // oneDNN's 1x1 backward crashes on AMD (PointwiseConvolution)
+
+    static void Float32GradientsInThisProcess(string[] arguments)
+    {
+        var architecture = arguments[0];
+        var expected = Fixtures.Tensors($"training_{architecture}.expected.pt");
+        using var model = ModelCases.Build(architecture);
+        Fixtures.LoadInto(model, $"training_{architecture}.weights.pt");
+        using var scope = NewDisposeScope();
+
+        model.train();
+        nn.functional.cross_entropy(model.call(expected["input"]), expected["target"]).backward();
+
+        // The whole backward pass is ill-conditioned, so rounding anywhere reaches every gradient: the scale is
+        // PyTorch's worst float32 gradient error over the model, not the error it happened to make on each tensor.
+        var pytorchError = expected.Where(kv => kv.Key.StartsWith("error32.")).Max(kv => kv.Value.item<double>());
+        foreach (var (key, parameter) in model.named_parameters())
+            Fixtures.AssertFloat32Close("grad of " + key, parameter.grad!, expected["grad." + key], pytorchError);
         Fixtures.DisposeAll(expected.Values);
     }
 
@@ -59,11 +87,11 @@ public class TrainingParityTests
             using (no_grad())
             {
                 foreach (var (key, parameter) in model.named_parameters())
-                    parameter.grad = expected[$"{optimizer}.grad{k}.{key}"].clone();
+                    parameter.grad = expected[$"{optimizer}.grad{k}.{key}"].to(float64);
             }
             step.step();
             foreach (var (key, parameter) in model.named_parameters())
-                AssertClose($"{optimizer} step {k} {key}", parameter, expected[$"{optimizer}.step{k}.{key}"], UpdateTolerance);
+                AssertClose($"{optimizer} step {k} {key}", parameter, expected[$"{optimizer}.step{k}.{key}"]);
         }
         Fixtures.DisposeAll(expected.Values);
     }
@@ -80,7 +108,7 @@ public class TrainingParityTests
         using (var scope = NewDisposeScope())
         {
             step.zero_grad();
-            nn.functional.cross_entropy(model.call(expected["input"]), expected["target"]).backward();
+            nn.functional.cross_entropy(model.call(expected["input"].to(float64)), expected["target"]).backward();
             step.step();
         }
         foreach (var (key, parameter) in model.named_parameters())
@@ -101,7 +129,7 @@ public class TrainingParityTests
             var resolved = gradient > gradient.max().mul(threshold);
             AssertClose($"adamw {key} (resolved gradients)", parameter.masked_select(resolved), reference.masked_select(resolved));
             var noise = (parameter - reference).abs().masked_select(resolved.logical_not());
-            Assert.True(noise.numel() == 0 || noise.max().item<float>() <= 2 * 1e-3 * (1 + 1e-6), $"adamw {key}: a noise-level gradient moved a parameter more than 2 lr");
+            Assert.True(noise.numel() == 0 || noise.max().item<double>() <= 2 * 1e-3 * (1 + 1e-6), $"adamw {key}: a noise-level gradient moved a parameter more than 2 lr");
         }
         Fixtures.DisposeAll(expected.Values);
     }
@@ -112,10 +140,12 @@ public class TrainingParityTests
         _ => optim.AdamW(parameters, lr: 1e-3, weight_decay: 1e-2),
     };
 
+    /// <summary>The case's initial weights, in float64.</summary>
     static ResNet Load(string architecture)
     {
         var model = ModelCases.Build(architecture);
         Fixtures.LoadInto(model, $"training_{architecture}.weights.pt");
+        model.to(float64);
         return model;
     }
 

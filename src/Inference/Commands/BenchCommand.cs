@@ -182,10 +182,13 @@ static class BenchCommand
     {
         if (json)
         {
-            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, device, dtype, mode, threads, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
+            var pointwise = backend == "torch" ? new { kernel = PointwiseConvolution.Kernel.ToString(), reason = PointwiseConvolution.Reason } : null;
+            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, device, dtype, mode, threads, pointwise_convolutions = pointwise, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
             return;
         }
         output.WriteLine($"{architecture}, {backend}, {device}, {dtype}, {mode}, {threads} threads");
+        if (backend == "torch")
+            output.WriteLine($"1x1 convolutions on the CPU: {PointwiseConvolution.Kernel} ({PointwiseConvolution.Reason})");
         output.WriteLine($"  {"batch",5}  {"median ms",10}  {"p90 ms",10}  {"images/s",9}  {"peak RSS MB",11}");
         foreach (var r in rows)
             output.WriteLine($"  {r.batch_size,5}  {r.median_ms,10:F1}  {r.p90_ms,10:F1}  {r.images_per_second,9:F1}  {r.peak_rss_mb,11:F0}");

@@ -53,6 +53,7 @@ static class InfoCommand
         }
         x = model.fc.call(flatten(model.avgpool.call(x), 1));
         output.WriteLine($"  {"fc",-8} {Shape(x)}");
+        output.WriteLine($"1x1 convolutions on the CPU: {PointwiseConvolution.Kernel} ({PointwiseConvolution.Reason})");
     }
 
     static string Shape(Tensor t) => $"[{string.Join(", ", t.shape)}]";

@@ -23,7 +23,7 @@ static class BatchNormFolding
     };
 
     /// <summary>The folded convolution's weight and bias, float32, on the convolution's device.</summary>
-    public static (Tensor weight, Tensor bias) Fold(Conv2d conv, nn.Module norm, string name)
+    public static (Tensor weight, Tensor bias) Fold(Convolution conv, nn.Module norm, string name)
     {
         using var _ = no_grad();
         using var scope = NewDisposeScope();

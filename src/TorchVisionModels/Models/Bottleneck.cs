@@ -21,11 +21,11 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
             new Bottleneck(inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer));
 
 #pragma warning disable CS1591 // The fields are torchvision's attributes, documented there.
-    public readonly Conv2d conv1;
+    public readonly PointwiseConv2d conv1;
     public readonly nn.Module<Tensor, Tensor> bn1;
     public readonly Conv2d conv2;
     public readonly nn.Module<Tensor, Tensor> bn2;
-    public readonly Conv2d conv3;
+    public readonly PointwiseConv2d conv3;
     public readonly nn.Module<Tensor, Tensor> bn3;
     public readonly ReLU relu;
     public readonly nn.Module<Tensor, Tensor>? downsample;

@@ -15,8 +15,11 @@ namespace TorchVisionModels;
 /// </summary>
 public sealed class FusedResNet : nn.Module<Tensor, Tensor>
 {
-    /// <summary>A convolution with its folded norm layer.</summary>
-    sealed record Conv(Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups);
+    /// <summary>A convolution with its folded norm layer; a pointwise one (1x1, unpadded, ungrouped) runs through <see cref="PointwiseConvolution"/>.</summary>
+    sealed record Conv(Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups)
+    {
+        public bool pointwise { get; } = weight.shape[2] == 1 && weight.shape[3] == 1 && padding.All(p => p == 0) && groups == 1;
+    }
 
     /// <summary>A residual block: its convolutions in order, and the downsampling one.</summary>
     sealed record Block(Conv[] convs, Conv? downsample);
@@ -55,7 +58,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         }
     }
 
-    Conv Fold(Conv2d conv, nn.Module norm, string name)
+    Conv Fold(Convolution conv, nn.Module norm, string name)
     {
         using var scope = NewDisposeScope();
         var (weight, bias) = BatchNormFolding.Fold(conv, norm, name);
@@ -74,14 +77,16 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     Conv? Downsample(nn.Module<Tensor, Tensor>? downsample, string name) => downsample switch
     {
         null => null,
-        Sequential { Count: 2 } d when d[0] is Conv2d conv => Fold(conv, (nn.Module)d[1], $"{name}.downsample.1"),
+        Sequential { Count: 2 } d when d[0] is Convolution conv => Fold(conv, (nn.Module)d[1], $"{name}.downsample.1"),
         _ => throw new NotSupportedException($"{name}.downsample is not a 1x1 convolution and a norm layer; FusedResNet cannot fold it."),
     };
 
     /// <summary>The same memory, NHWC strides: what PyTorch's <c>to(memory_format=torch.channels_last)</c> gives.</summary>
     static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
-    static Tensor Apply(Conv c, Tensor x) => F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
+    static Tensor Apply(Conv c, Tensor x) => c.pointwise
+        ? PointwiseConvolution.conv2d(x, c.weight, c.bias, c.stride)
+        : F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)

@@ -100,7 +100,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         {
             foreach (var m in modules())
             {
-                if (m is Conv2d conv)
+                if (m is Convolution conv)
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
                 else if (m is BatchNorm2d or GroupNorm)
                 {

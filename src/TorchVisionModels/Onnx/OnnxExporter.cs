@@ -91,14 +91,14 @@ public static class OnnxExporter
         string Residual(string x, nn.Module<Tensor, Tensor>? downsample, string name, string branch)
         {
             var identity = x;
-            if (downsample is Sequential { Count: 2 } d && d[0] is Conv2d conv)
+            if (downsample is Sequential { Count: 2 } d && d[0] is Convolution conv)
                 identity = ConvNorm(x, conv, (nn.Module)d[1], $"{name}.downsample.0", $"{name}.downsample.1");
             else if (downsample is not null)
                 throw new NotSupportedException($"{name}.downsample is not a 1x1 convolution and a norm layer; the ONNX exporter cannot write it.");
             return Relu(Node("Add", [branch, identity], $"{name}.add"), $"{name}.relu");
         }
 
-        public string ConvNorm(string x, Conv2d conv, nn.Module norm, string convName, string normName)
+        public string ConvNorm(string x, Convolution conv, nn.Module norm, string convName, string normName)
         {
             if (fold)
             {
@@ -114,7 +114,7 @@ public static class OnnxExporter
                 normName, Float("epsilon", (float)eps));
         }
 
-        string Conv(string x, Conv2d conv, string name, string weight, string? bias)
+        string Conv(string x, Convolution conv, string name, string weight, string? bias)
         {
             var k = conv.kernel_size;
             return Node("Conv", bias is null ? [x, weight] : [x, weight, bias], name,

@@ -10,6 +10,13 @@ public class ClassifyCommandTests
     [Fact]
     public void JsonEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights);
 
+    /// <summary>ResNet-50 on the default fast path: channels-last 1x1 convolutions, which killed the process on AMD CPUs (oneDNN), so in a child process.</summary>
+    [Fact]
+    public void Resnet50OnTheDefaultPathEqualsPyTorchsTop5() => ChildProcess.Run(Resnet50EqualsPyTorchsTop5);
+
+    static void Resnet50EqualsPyTorchsTop5(string[] _)
+        => AssertModelsTop5("resnet50", "--weights", Fixtures.PathOf("forward_resnet50.weights.pt"));
+
     [Fact]
     public void OnnxRuntimeBackendEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights, "--backend", "onnxruntime");
 
@@ -55,16 +62,18 @@ public class ClassifyCommandTests
         Assert.Equal("error: --weights model.onnx is an ONNX model: run it with --backend onnxruntime.", error.Trim());
     }
 
-    static void AssertPyTorchsTop5(params string[] options)
+    static void AssertPyTorchsTop5(params string[] options) => AssertModelsTop5("resnet18", options);
+
+    static void AssertModelsTop5(string model, params string[] options)
     {
-        var (exitCode, output, error) = CliRunner.Run(["classify", "--model", "resnet18", "--json", "--batch-size", "2", .. options, Fixtures.Samples]);
+        var (exitCode, output, error) = CliRunner.Run(["classify", "--model", model, "--json", "--batch-size", "2", .. options, Fixtures.Samples]);
 
         Assert.True(exitCode == 0, error);
         var document = JsonDocument.Parse(output).RootElement;
-        Assert.Equal("resnet18", document.GetProperty("model").GetString());
-        Assert.Equal("forward_resnet18.weights.pt", document.GetProperty("weights").GetString());
+        Assert.Equal(model, document.GetProperty("model").GetString());
+        Assert.Equal($"forward_{model}.weights.pt", document.GetProperty("weights").GetString());
         Assert.Equal("cpu", document.GetProperty("device").GetString());
-        var expected = Fixtures.Json("classification.json");
+        var expected = Fixtures.Json(model == "resnet18" ? "classification.json" : $"classification_{model}.json");
         var results = document.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal(expected.EnumerateObject().Select(p => Path.Combine(Fixtures.Samples, p.Name)), results.Select(r => r.GetProperty("file").GetString()));
         foreach (var result in results)

@@ -71,8 +71,11 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         {
             var losses = expected[$"epoch{epoch}.losses"].data<double>().ToArray();
             output.WriteLine($"batch losses: {string.Join(", ", batchLosses.Select(l => l.ToString("F6")))}; PyTorch {string.Join(", ", losses.Select(l => l.ToString("F6")))}");
-            Assert.All(losses.Zip(batchLosses), pair => Assert.InRange(Math.Abs(pair.First - pair.Second) / pair.First, 0, 1e-5));
-            Assert.InRange(Math.Abs(results[epoch - 1].TrainLoss - losses.Average()) / losses.Average(), 0, 1e-5);
+            // The run is chaotic (batch norm over 32 numbers in layer4): PyTorch itself, with one thread instead of
+            // two, lands 4.5e-5 (relative) away on the fifth batch's loss and 1.7e-4 on the sixth. Measured here:
+            // 1.8e-4 on the sixth, on AMD EPYC, where 1x1 convolutions run as matrix products (PointwiseConvolution).
+            Assert.All(losses.Zip(batchLosses), pair => Assert.InRange(Math.Abs(pair.First - pair.Second) / pair.First, 0, 5e-4));
+            Assert.InRange(Math.Abs(results[epoch - 1].TrainLoss - losses.Average()) / losses.Average(), 0, 1e-4);
             Assert.Equal(expected[$"epoch{epoch}.top1"].item<double>(), results[epoch - 1].Validation!.Top1, 1e-9);
         }
         using (var scope = NewDisposeScope())
@@ -84,9 +87,10 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
                 / Math.Max(1, final[key].to(float64).abs().max().item<double>());
             var worst = final.Keys.MaxBy(Difference)!;
             output.WriteLine($"largest difference after three optimizer steps: {Difference(worst):E2} ({worst})");
-            // Measured 4.2e-5 (conv1.weight): float32 sums in another order, amplified through batch norm over three
-            // steps. PyTorch itself, run with one thread instead of two, lands 1.5e-3 away on the same tensor.
-            Assert.InRange(Difference(worst), 0, 2e-4);
+            // Float32 sums in another order, amplified through batch norm over three steps: PyTorch itself, run with
+            // one thread instead of two, lands 1.5e-3 away (conv1.weight). Measured: 4.2e-5 on Intel (oneDNN's
+            // kernels, as PyTorch's), 2.2e-3 on AMD EPYC (1x1 convolutions as matrix products).
+            Assert.InRange(Difference(worst), 0, 5e-3);
         }
         Fixtures.DisposeAll(expected.Values.Concat(final.Values));
     }
