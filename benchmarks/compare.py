@@ -78,6 +78,11 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def cell(value, digits=0, suffix=""):
+    """A table cell: the number, or "died" for a case whose process died every round."""
+    return "died" if value != value else f"{value:.{digits}f}{suffix}"
+
+
 def with_kernels(cases, args):
     """Each TorchSharp case once per --pointwise-kernels entry, with the kernel set through the environment."""
     if not args.pointwise_kernels:
@@ -114,9 +119,9 @@ def compare_training(args):
     print("| model | batch | input | PyTorch eager ms/step | " + " | ".join(f"{n} ms/step | {n} vs PyTorch" for n in ours) + " |")
     print("|" + "---|" * (4 + 2 * len(ours)))
     for model, batch, size, ms, mb in rows:
-        cells = " | ".join(f"{ms[n]:.0f} | {ms['PyTorch eager'] / ms[n]:.2f}x" for n in ours)
+        cells = " | ".join(f"{cell(ms[n])} | {cell(ms['PyTorch eager'] / ms[n], 2, 'x')}" for n in ours)
         print(f"| {model} | {batch} | {size}x{size} | {ms['PyTorch eager']:.0f} | {cells} |")
-    print("\nPeak resident memory (MB): " + "; ".join(f"{model} b{batch}: " + ", ".join(f"{n} {mb[n]:.0f}" for n in mb) for model, batch, _, _, mb in rows))
+    print("\nPeak resident memory (MB): " + "; ".join(f"{model} b{batch}: " + ", ".join(f"{n} {cell(mb[n])}" for n in mb) for model, batch, _, _, mb in rows))
 
 
 def main():
@@ -173,9 +178,9 @@ def main():
     print("| model | batch | " + " | ".join(f"{n} ms" for n in names) + " | fast vs PyTorch eager | fast vs ORT | our export vs torch's (ORT) |")
     print("|" + "---|" * (len(names) + 5))
     for model, batch, ms, _ in table:
-        cells = " | ".join(f"{ms[n]:.1f}" for n in names)
-        print(f"| {model} | {batch} | {cells} | {ms['PyTorch eager'] / ms[fast]:.2f}x "
-              f"| {ms['ORT, our export'] / ms[fast]:.2f}x | {ms['ORT, torch.onnx.export'] / ms['ORT, our export']:.2f}x |")
+        cells = " | ".join(cell(ms[n], 1) for n in names)
+        print(f"| {model} | {batch} | {cells} | {cell(ms['PyTorch eager'] / ms[fast], 2, 'x')} "
+              f"| {cell(ms['ORT, our export'] / ms[fast], 2, 'x')} | {ms['ORT, torch.onnx.export'] / ms['ORT, our export']:.2f}x |")
     if args.bf16:
         fast_bf16 = next(n for n in names if n.startswith("TorchSharp fast bf16"))
         print("\n| model | batch | bf16 fast vs PyTorch eager bf16 | bf16 fast vs fp32 fast |")
@@ -187,7 +192,7 @@ def main():
     print("| model | batch | " + " | ".join(names) + " |")
     print("|" + "---|" * (len(names) + 2))
     for model, batch, _, mb in table:
-        print(f"| {model} | {batch} | " + " | ".join(f"{mb[n]:.0f}" for n in names) + " |")
+        print(f"| {model} | {batch} | " + " | ".join(cell(mb[n]) for n in names) + " |")
 
 
 if __name__ == "__main__":

@@ -100,6 +100,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         {
             foreach (var m in modules())
             {
+                // torchvision's isinstance(m, nn.Conv2d): Conv2d, and the PointwiseConv2d that conv1x1 builds.
                 if (m is Convolution conv)
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
                 else if (m is BatchNorm2d or GroupNorm)
