@@ -20,8 +20,10 @@ Runs on Debian's python3-torch 1.13 / python3-torchvision 0.14 and on current Py
 import argparse
 import collections
 import copy
+import hashlib
 import json
 import os
+import shutil
 import sys
 
 import torch
@@ -87,11 +89,19 @@ INIT_CASES = {
 }
 
 
+def write_digests(directory, name, state_dict):
+    """A state dict as [key, dtype, shape, sha256 of its little-endian bytes], in order: the C# side rebuilds the same
+    weights from the seed and proves them bit-identical, so the weights themselves need not be stored."""
+    rows = [[k, str(v.dtype).replace("torch.", ""), list(v.shape), hashlib.sha256(v.detach().contiguous().numpy().tobytes()).hexdigest()]
+            for k, v in state_dict.items()]
+    write_json(directory, name, rows)
+
+
 def initial_weights(directory):
     for case, spec in INIT_CASES.items():
         torch.manual_seed(SEED)
         model = builder(spec["arch"])(**spec["kwargs"])
-        torch.save(model.state_dict(), os.path.join(directory, f"init_{case}.pt"))
+        write_digests(directory, f"init_{case}.json", model.state_dict())
 
 
 # Forward parity: weights with non-trivial norm statistics, an input, and PyTorch's outputs.
@@ -147,7 +157,9 @@ def forward_outputs(directory):
         model = builder(spec["arch"])(**spec["kwargs"])
         randomize_norms(model, generator)
         x = torch.rand(spec["input"], generator=generator) * 2 - 1
-        torch.save(model.state_dict(), os.path.join(directory, f"forward_{case}.weights.pt"))
+        write_digests(directory, f"forward_{case}.weights.json", model.state_dict())
+        if case in ("resnet18", "resnet50"):  # PyTorch-written checkpoints for the command-line tests
+            torch.save(model.state_dict(), os.path.join(directory, f"forward_{case}.weights.pt"))
         model64 = copy.deepcopy(model).double()
         io = {"input": x}
         modes = ("eval", "train") if spec.get("train", True) else ("eval",)
@@ -241,7 +253,8 @@ def serialization(directory):
                os.path.join(out, "resnet18_checkpoint_model_ddp.pth"))
     torch.save(sd, os.path.join(out, "resnet18_legacy.pth"), _use_new_zipfile_serialization=False)
     torch.save(model, os.path.join(out, "resnet18_whole_model.pth"))
-    torch.save(Exploit(os.path.abspath(os.path.join(out, "exploit-ran"))), os.path.join(out, "exploit.pth"))
+    # The marker names where the tests will look: the fixtures' final folder, not the staging one (see fixtures).
+    torch.save(Exploit(os.path.join(os.path.abspath(out).replace(STAGING, "", 1), "exploit-ran")), os.path.join(out, "exploit.pth"))
     torch.save({"epoch": 7, "lr": 0.1}, os.path.join(out, "no_tensors.pth"))
 
     missing = collections.OrderedDict((k, v) for k, v in sd.items() if not k.startswith("layer4.1."))
@@ -260,14 +273,33 @@ def serialization(directory):
 
 
 # Training parity: from the same weights and batch, PyTorch's train-mode output, BatchNorm statistics after it,
-# every gradient of cross_entropy, and the parameters after each of two SGD and two AdamW steps, all computed in
-# float64 and stored rounded to float32. In float32 these cases are ill-conditioned (batch norm over 2 images):
-# PyTorch's own float32 gradients are up to 9e-2 from the float64 ones, so a float32 comparison only checks that two
-# implementations sum in the same order. The C# side reruns them in float64 (the port's arithmetic, exactly) and
-# checks its float32 gradients against PyTorch's float32 error, stored per gradient as "error32.grad.KEY".
+# every gradient of cross_entropy, the parameters after one SGD and one AdamW step from those gradients, and after
+# two steps of each given seeded gradients (the update rules alone), all computed in float64. In float32 these cases
+# are ill-conditioned (batch norm over 2 images): PyTorch's own float32 gradients are up to 0.24 from float64's, so a
+# float32 comparison only checks that two implementations sum in the same order. The C# side reruns them in float64
+# and checks its float32 gradients against PyTorch's float32 error, stored per gradient as "error32.grad.KEY".
+# Tensors of more than SAMPLE elements are stored as SAMPLE elements at fixed positions plus their norm and largest
+# magnitude (KEY.sample, KEY.norm, KEY.absmax): a few MB instead of 900 MB a case.
 TRAINING_CASES = ["resnet18", "resnet50", "resnext50_32x4d"]
 SGD = dict(lr=0.1, momentum=0.9, weight_decay=1e-4)
 ADAMW = dict(lr=1e-3, weight_decay=1e-2)
+SAMPLE = 1024
+SAMPLE_STRIDE = 2654435761  # a prime: element i of the sample is the flat index (i * SAMPLE_STRIDE) % numel
+
+
+def sampled(result):
+    """Large float tensors replaced by their sample, norm and largest magnitude; the rest (and the input) as they are."""
+    out = {}
+    for k, v in result.items():
+        if k == "input" or not v.is_floating_point() or v.numel() <= SAMPLE:
+            out[k] = v
+            continue
+        flat = v.detach().reshape(-1)
+        index = torch.tensor([(i * SAMPLE_STRIDE) % flat.numel() for i in range(SAMPLE)])
+        out[k + ".sample"] = flat[index].clone()
+        out[k + ".norm"] = flat.norm().reshape(())
+        out[k + ".absmax"] = flat.abs().max().reshape(())
+    return out
 
 
 def gradients(model, x, target):
@@ -276,6 +308,12 @@ def gradients(model, x, target):
     loss = torch.nn.functional.cross_entropy(output, target)
     loss.backward()
     return output.detach(), loss.detach(), {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
+def given_gradients(model, seed):
+    """Two steps' worth of seeded standard-normal gradients, drawn parameter by parameter (the C# side draws the same)."""
+    generator = torch.Generator().manual_seed(seed)
+    return [[torch.randn(p.shape, generator=generator, dtype=torch.float64) for p in model.parameters()] for _ in (1, 2)]
 
 
 def training(directory):
@@ -304,23 +342,27 @@ def training(directory):
             result["grad." + k] = g
             result["error32.grad." + k] = ((grads32[k].double() - g).abs().max() / g.abs().max()).reshape(())
 
-        # Each optimizer's steps, with the gradients each step used: the C# side replays the same gradients to
-        # compare the update rules exactly, and its own gradients for the first step end to end.
         for name, make in (("sgd", lambda ps: torch.optim.SGD(ps, **SGD)), ("adamw", lambda ps: torch.optim.AdamW(ps, **ADAMW))):
+            # End to end: one step from the gradients above.
             model.load_state_dict(initial)
             optimizer = make(model.parameters())
-            for step in (1, 2):
-                optimizer.zero_grad()
-                torch.nn.functional.cross_entropy(model(x), target).backward()
-                for k, p in model.named_parameters():
-                    result[f"{name}.grad{step}.{k}"] = p.grad.clone()
+            for k, p in model.named_parameters():
+                p.grad = grads[k].clone()
+            optimizer.step()
+            for k, p in model.named_parameters():
+                result[f"{name}.step1.{k}"] = p.detach().clone()
+            # The update rule alone: two steps given seeded gradients, so momentum and Adam's moments act.
+            model.load_state_dict(initial)
+            optimizer = make(model.parameters())
+            for step, given in enumerate(given_gradients(model, SEED + 4), start=1):
+                for p, g in zip(model.parameters(), given):
+                    p.grad = g
                 optimizer.step()
                 for k, p in model.named_parameters():
-                    result[f"{name}.step{step}.{k}"] = p.detach().clone()
+                    result[f"{name}.given{step}.{k}"] = p.detach().clone()
 
-        stored = {k: v.float() if v.is_floating_point() and not k.startswith("error32.") else v for k, v in result.items()}
-        torch.save(initial, os.path.join(directory, f"training_{arch}.weights.pt"))
-        torch.save(stored, os.path.join(directory, f"training_{arch}.expected.pt"))
+        write_digests(directory, f"training_{arch}.weights.json", initial)
+        torch.save(sampled(result), os.path.join(directory, f"training_{arch}.expected.pt"))
 
 
 SKIMAGE = "/usr/lib/python3/dist-packages/skimage/data"
@@ -595,24 +637,27 @@ def write_json(directory, name, value):
         json.dump(value, f, indent=1)
 
 
+STAGING = ".partial"
+
+
 def fixtures(directory):
-    os.makedirs(directory, exist_ok=True)
+    """Writes every fixture into a staging folder and swaps it in whole: a failed run leaves the old set as it was,
+    and no file of an older generator survives into the new set."""
+    directory = os.path.abspath(directory)
+    staging, previous = directory + STAGING, directory + ".previous"
+    for leftover in (staging, previous):
+        shutil.rmtree(leftover, ignore_errors=True)
+    os.makedirs(staging)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
-    architectures(directory)
-    initial_weights(directory)
-    forward_outputs(directory)
-    serialization(directory)
-    training(directory)
-    preprocessing(directory)
-    weights_registry(directory)
-    classification(directory)
-    fine_tuning_data(directory)
-    image_folder(directory)
-    train_transforms(directory)
-    schedules(directory)
-    feature_extraction(directory)
-    training_engine(directory)
-    write_json(directory, "versions.json", {"torch": torch.__version__, "torchvision": torchvision.__version__})
+    for generate in (architectures, initial_weights, forward_outputs, serialization, training, preprocessing,
+                     weights_registry, classification, fine_tuning_data, image_folder, train_transforms, schedules,
+                     feature_extraction, training_engine):
+        generate(staging)
+    write_json(staging, "versions.json", {"torch": torch.__version__, "torchvision": torchvision.__version__})
+    if os.path.exists(directory):
+        os.rename(directory, previous)
+    os.rename(staging, directory)
+    shutil.rmtree(previous, ignore_errors=True)
     print(f"wrote fixtures to {directory} (torch {torch.__version__}, torchvision {torchvision.__version__})")
 
 

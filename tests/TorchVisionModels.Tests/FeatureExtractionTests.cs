@@ -8,8 +8,7 @@ public class FeatureExtractionTests
     [Fact]
     public void OutputsAreTorchvisions()
     {
-        using var model = torchvision.models.resnet18();
-        Fixtures.LoadInto(model, "forward_resnet18.weights.pt");
+        using var model = ModelCases.Forward("resnet18");
         model.eval();
         var expected = Fixtures.Tensors("features_resnet18.pt");
         var input = Fixtures.Tensors("forward_resnet18.io.pt")["input"];

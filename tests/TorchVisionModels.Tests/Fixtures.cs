@@ -34,9 +34,6 @@ static class Fixtures
         return ((PickleDictionary)file.Contents!).ToDictionary(kv => (string)kv.Key, kv => ((StoredTensor)kv.Value!).Read());
     }
 
-    /// <summary>Loads a PyTorch state dict into the model, strictly.</summary>
-    public static void LoadInto(nn.Module model, string name) => model.load_state_dict(PathOf(name));
-
     /// <summary>Runs a script of scripts/ with the PyTorch interpreter; returns its exit code and output.</summary>
     public static (int exitCode, string output) RunPython(string script, params string[] arguments)
     {

@@ -21,8 +21,7 @@ public class ForwardParityTests
     [MemberData(nameof(Cases))]
     public void OutputsEqualPyTorch(string name)
     {
-        using var model = ModelCases.Case(name);
-        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        using var model = ModelCases.Forward(name);
         var io = Fixtures.Tensors($"forward_{name}.io.pt");
 
         foreach (var mode in new[] { "eval", "train" }.Where(io.ContainsKey))
@@ -40,8 +39,7 @@ public class ForwardParityTests
     [MemberData(nameof(Cases))]
     public void Float64OutputsEqualPyTorchsExactly(string name)
     {
-        using var model = ModelCases.Case(name);
-        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        using var model = ModelCases.Forward(name);
         model.to(float64);
         var io = Fixtures.Tensors($"forward_{name}.io.pt");
 

@@ -29,8 +29,7 @@ public class FusedResNetTests
     static void LogitsAndTop5EqualThePlainModelsInThisProcess(string[] arguments)
     {
         var (name, channelsLast) = (arguments[0], bool.Parse(arguments[1]));
-        using var model = ModelCases.Case(name);
-        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        using var model = ModelCases.Forward(name);
         model.eval();
         var before = model.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.clone());
         using var fused = new FusedResNet(model, channelsLast);
@@ -60,8 +59,7 @@ public class FusedResNetTests
     static void HalfPrecisionInThisProcess(string[] arguments)
     {
         var (name, dtype, tolerance) = (arguments[0], Enum.Parse<ScalarType>(arguments[1]), double.Parse(arguments[2], System.Globalization.CultureInfo.InvariantCulture));
-        using var model = ModelCases.Case(name);
-        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        using var model = ModelCases.Forward(name);
         model.eval();
         using var fused = new FusedResNet(model, dtype: dtype);
         using var x = rand([2, 3, 96, 128], generator: new Generator(seed: 5));

@@ -15,13 +15,7 @@ public class InitializationTests
     {
         manual_seed(0);
         using var model = ModelCases.Case(name);
-        var expected = Fixtures.Tensors($"init_{name}.pt");
-        var actual = model.state_dict();
-
-        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
-        var different = actual.Where(kv => !Fixtures.BitIdentical(kv.Value, expected[kv.Key])).Select(kv => kv.Key).ToList();
-        Assert.Empty(different);
-        Fixtures.DisposeAll(expected.Values);
+        ModelCases.AssertDigests(model, $"init_{name}.json");
     }
 
     [Fact]

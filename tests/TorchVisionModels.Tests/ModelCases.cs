@@ -1,8 +1,88 @@
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
 namespace TorchVisionModels.Tests;
 
-/// <summary>The C# side of the cases scripts/export_weights.py writes: the same builder and options.</summary>
+/// <summary>
+/// The C# side of the cases scripts/export_weights.py writes: the same builder and options, and the same weights,
+/// rebuilt from the seed and proven bit-identical to PyTorch's by the digests it wrote (so the fixtures need not
+/// hold the weights themselves).
+/// </summary>
 static class ModelCases
 {
+    const long Seed = 0;
+
+    /// <summary>A forward case's model with PyTorch's weights (its initialisation, then randomize_norms with seed + 1).</summary>
+    public static ResNet Forward(string name) => Seeded(name, 1, $"forward_{name}.weights.json");
+
+    /// <summary>A training case's model with PyTorch's initial weights (randomize_norms with seed + 3).</summary>
+    public static ResNet Training(string architecture) => Seeded(architecture, 3, $"training_{architecture}.weights.json");
+
+    static ResNet Seeded(string name, long generatorOffset, string digests)
+    {
+        manual_seed(Seed);
+        var model = Case(name);
+        RandomizeNorms(model, new Generator(seed: (ulong)(Seed + generatorOffset)));
+        AssertDigests(model, digests);
+        return model;
+    }
+
+    /// <summary>export_weights.py's randomize_norms: random affine parameters and running statistics, module by module in PyTorch's order.</summary>
+    static void RandomizeNorms(ResNet model, Generator generator)
+    {
+        using var _ = no_grad();
+        void Fill(Tensor t, double low, double high)
+        {
+            using var scope = NewDisposeScope();
+            t.copy_(rand(t.shape, generator: generator) * (high - low) + low);
+        }
+        foreach (var m in model.modules().Where(m => m is BatchNorm2d or GroupNorm or FrozenBatchNorm2d))
+        {
+            Fill(m.get_parameter("weight") ?? m.get_buffer("weight")!, 0.75, 1.25);
+            Fill(m.get_parameter("bias") ?? m.get_buffer("bias")!, -0.25, 0.25);
+            if (m is GroupNorm)
+                continue;
+            Fill(m.get_buffer("running_mean")!, -0.25, 0.25);
+            Fill(m.get_buffer("running_var")!, 0.5, 1.5);
+        }
+    }
+
+    /// <summary>Asserts the model's state dict is PyTorch's: the same keys in the same order, dtypes, shapes and bytes.</summary>
+    public static void AssertDigests(nn.Module model, string digests)
+    {
+        var expected = Fixtures.Json(digests).EnumerateArray().Select(row => row.EnumerateArray().ToArray())
+            .Select(r => (key: r[0].GetString()!, dtype: r[1].GetString()!, shape: r[2].EnumerateArray().Select(d => d.GetInt64()).ToArray(), sha256: r[3].GetString()!))
+            .ToList();
+        var actual = model.state_dict();
+        Assert.Equal(expected.Select(e => e.key), actual.Keys);
+        var different = expected.Where(e => !actual[e.key].shape.SequenceEqual(e.shape) || DtypeName(actual[e.key]) != e.dtype || Sha256(actual[e.key]) != e.sha256)
+            .Select(e => e.key).ToList();
+        Assert.True(different.Count == 0, $"{digests}: not PyTorch's bytes: {string.Join(", ", different)}");
+    }
+
+    static string DtypeName(Tensor t) => t.dtype switch
+    {
+        ScalarType.Float32 => "float32",
+        ScalarType.Int64 => "int64",
+        var other => other.ToString(),
+    };
+
+    /// <summary>SHA-256 of the tensor's little-endian bytes, as numpy's tobytes() gives them.</summary>
+    static string Sha256(Tensor t)
+    {
+        using var c = t.contiguous();
+        var bytes = t.dtype switch
+        {
+            ScalarType.Float32 => MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan()).ToArray(),
+            ScalarType.Int64 => MemoryMarshal.AsBytes(c.data<long>().ToArray().AsSpan()).ToArray(),
+            var other => throw new NotSupportedException($"no digest for {other}"),
+        };
+        return Convert.ToHexStringLower(SHA256.HashData(bytes));
+    }
+
     public static readonly string[] Architectures =
     [
         "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",

@@ -5,44 +5,47 @@ using static TorchSharp.torch;
 namespace TorchVisionModels.Tests;
 
 /// <summary>
-/// Training matches PyTorch: from the same weights and batch, the train-mode output and BatchNorm statistics,
-/// every gradient of cross_entropy, and the parameters after SGD (two steps, so momentum acts) and AdamW. PyTorch ran
-/// these in float64 (in float32 they are ill-conditioned: its own float32 gradients are up to 9e-2 from float64's), so
-/// the port runs them in float64 too, and its float32 gradients are held to PyTorch's float32 error instead.
+/// Training matches PyTorch: from the same weights and batch, the train-mode output and BatchNorm statistics, every
+/// gradient of cross_entropy, the parameters after one SGD and one AdamW step end to end, and the update rules alone
+/// over two steps. PyTorch ran these in float64 (in float32 they are ill-conditioned: its own float32 gradients are up
+/// to 0.24 from float64's), so the port runs them in float64 too, and its float32 gradients are held to PyTorch's
+/// float32 error instead. Large tensors are compared on 1024 elements at fixed positions, their norm and their largest
+/// magnitude (<see cref="Expected"/>).
 /// </summary>
 public class TrainingParityTests
 {
     public static TheoryData<string> Architectures => new("resnet18", "resnet50", "resnext50_32x4d");
 
     // Each tensor's largest difference relative to its own largest value. The expected values are float64 results
-    // stored as float32, so they carry float32's rounding (6e-8) and nothing else; measured: at most 1.2e-7.
-    const double Tolerance = 1e-6;
+    // (large ones sampled in float64, small ones stored as float64), so only float64 rounding separates the sides:
+    // measured at most 2.8e-13 (gradients), 5.4e-14 (BatchNorm statistics), 1e-13 (SGD steps, given or end to end).
+    const double Tolerance = 1e-10;
+    const double AdamWFirstStepTolerance = 1e-8;
 
     [Theory]
     [MemberData(nameof(Architectures))]
     public void ForwardBackwardMatch(string architecture)
     {
-        var expected = Fixtures.Tensors($"training_{architecture}.expected.pt");
+        using var expected = new Expected(architecture);
         using var model = Load(architecture);
         using var scope = NewDisposeScope();
 
         model.train();
-        var output = model.call(expected["input"].to(float64));
-        var loss = nn.functional.cross_entropy(output, expected["target"]);
+        var output = model.call(expected.Input);
+        var loss = nn.functional.cross_entropy(output, expected.Target);
         loss.backward();
 
-        AssertClose("output", output, expected["output"]);
-        AssertClose("loss", loss, expected["loss"]);
+        expected.AssertClose("output", output, Tolerance);
+        expected.AssertClose("loss", loss, Tolerance);
         foreach (var (key, buffer) in model.state_dict().Where(kv => kv.Key.Contains("running_") || kv.Key.Contains("num_batches_tracked")))
-            AssertClose(key, buffer, expected["buffers." + key]);
+            expected.AssertClose("buffers." + key, buffer, Tolerance);
         foreach (var (key, parameter) in model.named_parameters())
-            AssertClose("grad of " + key, parameter.grad!, expected["grad." + key]);
-        Fixtures.DisposeAll(expected.Values);
+            expected.AssertClose("grad." + key, parameter.grad!, Tolerance);
     }
 
     /// <summary>
     /// In float32 (oneDNN's kernels, or matrix products for 1x1 convolutions where those are broken), every gradient
-    /// is as close to the exact one as PyTorch's float32 gradient is.
+    /// is as close to the exact one as PyTorch's float32 gradients are.
     /// </summary>
     [Theory]
     [MemberData(nameof(Architectures))]
@@ -52,20 +55,22 @@ public class TrainingParityTests
     static void Float32GradientsInThisProcess(string[] arguments)
     {
         var architecture = arguments[0];
-        var expected = Fixtures.Tensors($"training_{architecture}.expected.pt");
-        using var model = ModelCases.Build(architecture);
-        Fixtures.LoadInto(model, $"training_{architecture}.weights.pt");
+        using var expected = new Expected(architecture);
+        using var model = ModelCases.Training(architecture);
         using var scope = NewDisposeScope();
 
         model.train();
-        nn.functional.cross_entropy(model.call(expected["input"]), expected["target"]).backward();
+        nn.functional.cross_entropy(model.call(expected.Input.to(float32)), expected.Target).backward();
 
         // The whole backward pass is ill-conditioned, so rounding anywhere reaches every gradient: the scale is
         // PyTorch's worst float32 gradient error over the model, not the error it happened to make on each tensor.
-        var pytorchError = expected.Where(kv => kv.Key.StartsWith("error32.")).Max(kv => kv.Value.item<double>());
+        var pytorchError = model.named_parameters().Max(p => expected.Scalar("error32.grad." + p.name));
         foreach (var (key, parameter) in model.named_parameters())
-            Fixtures.AssertFloat32Close("grad of " + key, parameter.grad!, expected["grad." + key], pytorchError);
-        Fixtures.DisposeAll(expected.Values);
+        {
+            var error = expected.RelativeError("grad." + key, parameter.grad!);
+            var tolerance = Math.Max(Fixtures.Float32Slack * pytorchError, 1e-6);
+            Assert.True(error <= tolerance, $"grad of {key}: relative error {error:E2} from the exact answer exceeds {tolerance:E2} ({Fixtures.Float32Slack}x PyTorch's worst float32 error, {pytorchError:E2})");
+        }
     }
 
     public static TheoryData<string, string> Optimizers => new()
@@ -74,26 +79,27 @@ public class TrainingParityTests
         { "resnet18", "adamw" }, { "resnet50", "adamw" }, { "resnext50_32x4d", "adamw" },
     };
 
-    /// <summary>The update rules, isolated: each step is given the gradients PyTorch's step used.</summary>
+    /// <summary>The update rules, isolated: two steps given the same seeded gradients PyTorch's steps were given.</summary>
     [Theory]
     [MemberData(nameof(Optimizers))]
-    public void StepsMatchGivenPyTorchsGradients(string architecture, string optimizer)
+    public void StepsMatchGivenTheSameGradients(string architecture, string optimizer)
     {
-        var expected = Fixtures.Tensors($"training_{architecture}.expected.pt");
+        using var expected = new Expected(architecture);
         using var model = Load(architecture);
         using var step = Optimizer(optimizer, model.parameters());
+        // export_weights.py's given_gradients: seed + 4, standard normal, parameter by parameter, step by step.
+        var generator = new Generator(seed: 4);
         foreach (var k in new[] { 1, 2 })
         {
             using (no_grad())
             {
-                foreach (var (key, parameter) in model.named_parameters())
-                    parameter.grad = expected[$"{optimizer}.grad{k}.{key}"].to(float64);
+                foreach (var parameter in model.parameters())
+                    parameter.grad = randn(parameter.shape, dtype: float64, generator: generator);
             }
             step.step();
             foreach (var (key, parameter) in model.named_parameters())
-                AssertClose($"{optimizer} step {k} {key}", parameter, expected[$"{optimizer}.step{k}.{key}"]);
+                expected.AssertClose($"{optimizer}.given{k}.{key}", parameter, Tolerance);
         }
-        Fixtures.DisposeAll(expected.Values);
     }
 
     /// <summary>End to end: our own forward, backward and first step from the same weights and batch.</summary>
@@ -101,37 +107,22 @@ public class TrainingParityTests
     [MemberData(nameof(Optimizers))]
     public void FirstStepMatchesEndToEnd(string architecture, string optimizer)
     {
-        var expected = Fixtures.Tensors($"training_{architecture}.expected.pt");
+        using var expected = new Expected(architecture);
         using var model = Load(architecture);
         model.train();
         using var step = Optimizer(optimizer, model.parameters());
         using (var scope = NewDisposeScope())
         {
             step.zero_grad();
-            nn.functional.cross_entropy(model.call(expected["input"].to(float64)), expected["target"]).backward();
+            nn.functional.cross_entropy(model.call(expected.Input), expected.Target).backward();
             step.step();
         }
+        // AdamW's first update is lr * g / (|g| + eps) per element, about lr * sign(g): it turns the gradients' float64
+        // rounding, tiny against each tensor's largest gradient, into a relative error on the smallest elements.
+        // Measured: 2.0e-9 (bn1.bias of resnet50 and resnext50_32x4d).
+        var tolerance = optimizer == "adamw" ? AdamWFirstStepTolerance : Tolerance;
         foreach (var (key, parameter) in model.named_parameters())
-        {
-            var reference = expected[$"{optimizer}.step1.{key}"];
-            if (optimizer == "sgd")
-            {
-                AssertClose($"sgd {key}", parameter, reference);
-                continue;
-            }
-            // AdamW's first update is lr * g / (|g| + eps), about lr * sign(g): where a gradient is zero up to float
-            // noise, its sign is noise and so is a full lr-sized step (measured: up to 8e-3 relative on bn1.bias).
-            // So compare where |g| exceeds 1e-4 of its tensor's largest (15x the worst gradient noise measured,
-            // 7e-6), and elsewhere require only that the two steps stay within 2 lr of each other.
-            using var scope = NewDisposeScope();
-            var gradient = expected[$"adamw.grad1.{key}"].abs();
-            using var threshold = 1e-4.ToScalar();
-            var resolved = gradient > gradient.max().mul(threshold);
-            AssertClose($"adamw {key} (resolved gradients)", parameter.masked_select(resolved), reference.masked_select(resolved));
-            var noise = (parameter - reference).abs().masked_select(resolved.logical_not());
-            Assert.True(noise.numel() == 0 || noise.max().item<double>() <= 2 * 1e-3 * (1 + 1e-6), $"adamw {key}: a noise-level gradient moved a parameter more than 2 lr");
-        }
-        Fixtures.DisposeAll(expected.Values);
+            expected.AssertClose($"{optimizer}.step1.{key}", parameter, tolerance);
     }
 
     static OptimizerHelper Optimizer(string name, IEnumerable<Parameter> parameters) => name switch
@@ -140,19 +131,54 @@ public class TrainingParityTests
         _ => optim.AdamW(parameters, lr: 1e-3, weight_decay: 1e-2),
     };
 
-    /// <summary>The case's initial weights, in float64.</summary>
+    /// <summary>The case's initial weights (rebuilt from the seed, checked against PyTorch's digests), in float64.</summary>
     static ResNet Load(string architecture)
     {
-        var model = ModelCases.Build(architecture);
-        Fixtures.LoadInto(model, $"training_{architecture}.weights.pt");
+        var model = ModelCases.Training(architecture);
         model.to(float64);
         return model;
     }
 
-    static void AssertClose(string what, Tensor actual, Tensor expected, double tolerance = Tolerance)
+    /// <summary>
+    /// A case's training_*.expected.pt: small tensors whole, large ones as <c>KEY.sample</c> (the elements at flat
+    /// indices <c>(i * 2654435761) % numel</c>, i &lt; 1024), <c>KEY.norm</c> and <c>KEY.absmax</c>, as
+    /// export_weights.py's <c>sampled</c> writes them.
+    /// </summary>
+    sealed class Expected(string architecture) : IDisposable
     {
-        Assert.Equal(expected.shape, actual.shape);
-        var error = Fixtures.RelativeError(actual, expected);
-        Assert.True(error <= tolerance, $"{what}: relative error {error:E2} exceeds {tolerance:E0}");
+        const long SampleStride = 2654435761;
+        readonly Dictionary<string, Tensor> tensors = Fixtures.Tensors($"training_{architecture}.expected.pt");
+
+        /// <summary>The batch, in float64.</summary>
+        public Tensor Input => tensors["input"].to(float64);
+
+        public Tensor Target => tensors["target"];
+
+        public double Scalar(string key) => tensors[key].item<double>();
+
+        /// <summary>The largest difference relative to the tensor's largest magnitude (on the sample for a large tensor), or its norm's relative difference if larger.</summary>
+        public double RelativeError(string key, Tensor actual)
+        {
+            using var scope = NewDisposeScope();
+            if (tensors.TryGetValue(key, out var whole))
+            {
+                Assert.Equal(whole.shape, actual.shape);
+                return Fixtures.RelativeError(actual, whole);
+            }
+            var sample = tensors[key + ".sample"];
+            var flat = actual.detach().to(float64).reshape(-1);
+            var index = tensor(Enumerable.Range(0, (int)sample.numel()).Select(i => i * SampleStride % flat.numel()).ToArray());
+            var elements = (flat[index] - sample).abs().max().item<double>() / Scalar(key + ".absmax");
+            var norm = Math.Abs(flat.norm().item<double>() - Scalar(key + ".norm")) / Scalar(key + ".norm");
+            return Math.Max(elements, norm);
+        }
+
+        public void AssertClose(string key, Tensor actual, double tolerance)
+        {
+            var error = RelativeError(key, actual);
+            Assert.True(error <= tolerance, $"{key}: relative error {error:E2} exceeds {tolerance:E0}");
+        }
+
+        public void Dispose() => Fixtures.DisposeAll(tensors.Values);
     }
 }

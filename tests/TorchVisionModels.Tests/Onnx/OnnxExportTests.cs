@@ -31,8 +31,7 @@ public class OnnxExportTests
     [MemberData(nameof(Cases))]
     public void OnnxRuntimeGivesTheSameLogits(string name, bool fold)
     {
-        using var model = ModelCases.Case(name);
-        Fixtures.LoadInto(model, $"forward_{name}.weights.pt");
+        using var model = ModelCases.Forward(name);
         model.eval();
         var path = Path.Combine(Path.GetTempPath(), $"{name}-{fold}-{Guid.NewGuid():N}.onnx");
         try

@@ -50,8 +50,7 @@ public class PreprocessingParityTests(ITestOutputHelper output)
         Assert.InRange(mean, 0, 0.01);
         Assert.InRange(max, 0, 0.5);
 
-        using var model = torchvision.models.resnet18();
-        Fixtures.LoadInto(model, "forward_resnet18.weights.pt");
+        using var model = ModelCases.Forward("resnet18");
         model.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
