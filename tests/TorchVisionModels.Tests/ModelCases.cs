@@ -21,6 +21,9 @@ static class ModelCases
     /// <summary>A training case's model with PyTorch's initial weights (randomize_norms with seed + 3).</summary>
     public static ResNet Training(string architecture) => Seeded(architecture, 3, $"training_{architecture}.weights.json");
 
+    /// <summary>The loader tests' resnet18 (randomize_norms with seed + 2), whose state dict serialization/ holds in every format.</summary>
+    public static ResNet Serialization() => Seeded("resnet18", 2, Path.Combine("serialization", "resnet18.json"));
+
     static ResNet Seeded(string name, long generatorOffset, string digests)
     {
         manual_seed(Seed);
