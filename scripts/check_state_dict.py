@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Checks, in PyTorch, a state dict written by the C# side: torch.load (or safetensors) reads it, a torchvision
-model accepts it with load_state_dict(strict=True), and every tensor is bit-identical to a reference file.
+model accepts it with load_state_dict(strict=True), and every tensor is bit-identical to a reference file, or has
+the key, dtype, shape and SHA-256 that a digests file lists (export_weights.py's write_digests format).
 
-    check_state_dict.py FILE --model resnet18 --reference REFERENCE.pth [--num-classes N]
+    check_state_dict.py FILE --model resnet18 (--reference REFERENCE.pth | --digests DIGESTS.json) [--num-classes N]
 
 With --optimizer sgd|adamw, FILE is a training checkpoint ({"model", "optimizer", "epoch", "metadata"}): its model
 must load strictly and its optimizer state into a torch.optim optimizer over the model's parameters, with a state
@@ -12,6 +13,8 @@ Exits 0 and prints "ok" when all holds; otherwise prints what differs and exits 
 """
 
 import argparse
+import hashlib
+import json
 import sys
 
 import torch
@@ -24,6 +27,7 @@ def main():
     parser.add_argument("file")
     parser.add_argument("--model", required=True)
     parser.add_argument("--reference")
+    parser.add_argument("--digests")
     parser.add_argument("--optimizer", choices=["sgd", "adamw"])
     parser.add_argument("--num-classes", type=int, default=1000)
     args = parser.parse_args()
@@ -34,12 +38,27 @@ def main():
         return
     state = read_safetensors(args.file) if args.file.endswith(".safetensors") else torch.load(args.file)
     model.load_state_dict(state, strict=True)
+    if args.digests:
+        check_digests(state, args.digests)
+        return
     reference = torch.load(args.reference)
     problems = [k for k in reference if k not in state or state[k].dtype != reference[k].dtype or not torch.equal(state[k], reference[k])]
     if list(state) != list(reference):
         problems.append("key order differs")
     if problems:
         print("differs: " + ", ".join(problems))
+        sys.exit(1)
+    print("ok")
+
+
+def check_digests(state, path):
+    with open(path) as f:
+        expected = json.load(f)
+    actual = [[k, str(v.dtype).replace("torch.", ""), list(v.shape), hashlib.sha256(v.contiguous().numpy().tobytes()).hexdigest()]
+              for k, v in state.items()]
+    if actual != expected:
+        differs = [e[0] for e, a in zip(expected, actual) if e != a] + (["key count"] if len(actual) != len(expected) else [])
+        print("differs: " + ", ".join(differs))
         sys.exit(1)
     print("ok")
 

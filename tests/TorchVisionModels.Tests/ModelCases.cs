@@ -66,6 +66,13 @@ static class ModelCases
         Assert.True(different.Count == 0, $"{digests}: not PyTorch's bytes: {string.Join(", ", different)}");
     }
 
+    /// <summary>Writes the model's state dict as export_weights.py's digests, for a check in PyTorch that reads no file of ours but the one under test.</summary>
+    public static void WriteDigests(nn.Module model, string path)
+    {
+        var rows = model.state_dict().Select(kv => new object[] { kv.Key, DtypeName(kv.Value), kv.Value.shape, Sha256(kv.Value) });
+        File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(rows));
+    }
+
     static string DtypeName(Tensor t) => t.dtype switch
     {
         ScalarType.Float32 => "float32",
