@@ -87,19 +87,15 @@ static class Fixtures
     /// </summary>
     public const double Float32Slack = 4;
 
-    /// <summary>
-    /// Asserts that a float32 <paramref name="actual"/> is no further from <paramref name="exact"/> than
-    /// <see cref="Float32Slack"/> times PyTorch's float32 <paramref name="pytorch"/> is (and at least 1e-6, float32's resolution after a few roundings).
-    /// </summary>
-    public static void AssertFloat32Close(string what, Tensor actual, Tensor pytorch, Tensor exact)
-        => AssertFloat32Close(what, actual, exact, RelativeError(pytorch, exact));
+    /// <summary>The tolerance for a float32 result against the exact answer: <see cref="Float32Slack"/> times PyTorch's float32 error, and at least 1e-6 (float32's resolution after a few roundings).</summary>
+    public static double Float32Tolerance(double pytorchError) => Math.Max(Float32Slack * pytorchError, 1e-6);
 
-    /// <summary>As above, with PyTorch's float32 error given.</summary>
-    public static void AssertFloat32Close(string what, Tensor actual, Tensor exact, double pytorchError)
+    /// <summary>Asserts that a float32 <paramref name="actual"/> is no further from <paramref name="exact"/> than <see cref="Float32Tolerance"/> allows, given PyTorch's float32 <paramref name="pytorch"/>.</summary>
+    public static void AssertFloat32Close(string what, Tensor actual, Tensor pytorch, Tensor exact)
     {
         Assert.Equal(exact.shape, actual.shape);
-        var error = RelativeError(actual, exact);
-        var tolerance = Math.Max(Float32Slack * pytorchError, 1e-6);
+        var (error, pytorchError) = (RelativeError(actual, exact), RelativeError(pytorch, exact));
+        var tolerance = Float32Tolerance(pytorchError);
         Assert.True(error <= tolerance, $"{what}: relative error {error:E2} from the exact answer exceeds {tolerance:E2} ({Float32Slack}x PyTorch's float32 error, {pytorchError:E2})");
     }
 

@@ -68,7 +68,7 @@ public class TrainingParityTests
         foreach (var (key, parameter) in model.named_parameters())
         {
             var error = expected.RelativeError("grad." + key, parameter.grad!);
-            var tolerance = Math.Max(Fixtures.Float32Slack * pytorchError, 1e-6);
+            var tolerance = Fixtures.Float32Tolerance(pytorchError);
             Assert.True(error <= tolerance, $"grad of {key}: relative error {error:E2} from the exact answer exceeds {tolerance:E2} ({Fixtures.Float32Slack}x PyTorch's worst float32 error, {pytorchError:E2})");
         }
     }
