@@ -42,7 +42,7 @@ static class ModelCases
             using var scope = NewDisposeScope();
             t.copy_(rand(t.shape, generator: generator) * (high - low) + low);
         }
-        foreach (var m in model.modules().Where(m => m is BatchNorm2d or GroupNorm or FrozenBatchNorm2d))
+        foreach (var m in model.modules().Where(m => m is BatchNorm or GroupNorm or FrozenBatchNorm2d))
         {
             Fill(m.get_parameter("weight") ?? m.get_buffer("weight")!, 0.75, 1.25);
             Fill(m.get_parameter("bias") ?? m.get_buffer("bias")!, -0.25, 0.25);

@@ -36,7 +36,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
         long dilation = 1,
         NormLayer? norm_layer = null) : base(nameof(BasicBlock))
     {
-        norm_layer ??= num_features => nn.BatchNorm2d(num_features);
+        norm_layer ??= num_features => new BatchNorm2dWithLiveScalars(num_features);
         if (groups != 1 || base_width != 64)
             throw new ArgumentException("BasicBlock only supports groups=1 and base_width=64");
         if (dilation > 1)

@@ -14,7 +14,7 @@ static class BatchNormFolding
     /// <exception cref="NotSupportedException">It is not a BatchNorm2d with running statistics nor a FrozenBatchNorm2d.</exception>
     public static (Tensor scale, Tensor shift, Tensor mean, Tensor variance, double eps) Parameters(nn.Module norm, string name) => norm switch
     {
-        BatchNorm2d { running_mean: { } mean, running_var: { } variance } bn =>
+        BatchNorm { running_mean: { } mean, running_var: { } variance } bn =>
             (bn.weight?.detach() ?? ones_like(mean), bn.bias?.detach() ?? zeros_like(mean), mean, variance, bn.eps),
         FrozenBatchNorm2d frozen =>
             (frozen.get_buffer("weight")!, frozen.get_buffer("bias")!, frozen.get_buffer("running_mean")!, frozen.get_buffer("running_var")!, frozen.eps),

@@ -43,7 +43,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
         long dilation = 1,
         NormLayer? norm_layer = null) : base(nameof(Bottleneck))
     {
-        norm_layer ??= num_features => nn.BatchNorm2d(num_features);
+        norm_layer ??= num_features => new BatchNorm2dWithLiveScalars(num_features);
         var width = (long)(planes * (base_width / 64.0)) * groups;
         // Both conv2 and downsample downsample the input when stride != 1.
         conv1 = conv1x1(inplanes, width);

@@ -69,7 +69,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         IReadOnlyList<bool>? replace_stride_with_dilation = null,
         NormLayer? norm_layer = null) : base(nameof(ResNet))
     {
-        norm_layer ??= num_features => nn.BatchNorm2d(num_features);
+        norm_layer ??= num_features => new BatchNorm2dWithLiveScalars(num_features);
         _norm_layer = norm_layer;
 
         inplanes = 64;
@@ -103,7 +103,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
                 // torchvision's isinstance(m, nn.Conv2d): Conv2d, and the PointwiseConv2d that conv1x1 builds.
                 if (m is Convolution conv)
                     nn.init.kaiming_normal_(conv.weight, mode: nn.init.FanInOut.FanOut, nonlinearity: nn.init.NonlinearityType.ReLU);
-                else if (m is BatchNorm2d or GroupNorm)
+                else if (m is BatchNorm or GroupNorm)
                 {
                     nn.init.constant_(m.get_parameter("weight")!, 1);
                     nn.init.constant_(m.get_parameter("bias")!, 0);
