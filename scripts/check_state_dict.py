@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Checks, in PyTorch, a state dict written by the C# side: torch.load (or safetensors) reads it, a torchvision
 model accepts it with load_state_dict(strict=True), and every tensor is bit-identical to a reference file, or has
-the key, dtype, shape and SHA-256 that a digests file lists (export_weights.py's write_digests format).
+the key, dtype, shape and SHA-256 that a digests file lists (the test fixtures' format: [key, dtype, shape, sha256]).
 
     check_state_dict.py FILE --model resnet18 (--reference REFERENCE.pth | --digests DIGESTS.json) [--num-classes N]
 
@@ -18,8 +18,25 @@ import json
 import sys
 
 import torch
+from torchvision.models import resnet
 
-from export_weights import builder, read_safetensors
+
+def read_safetensors(path):
+    """safetensors without the safetensors package (not packaged for Debian 12): a JSON header, then the bytes."""
+    with open(path, "rb") as f:
+        data = f.read()
+    length = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + length])
+    dtypes = {"F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "I64": torch.int64}
+    body = data[8 + length:]
+    result = {}
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        raw = torch.frombuffer(bytearray(body[begin:end]), dtype=torch.uint8)
+        result[key] = raw.view(dtypes[entry["dtype"]]).reshape(entry["shape"])
+    return result
 
 
 def main():
@@ -32,7 +49,7 @@ def main():
     parser.add_argument("--num-classes", type=int, default=1000)
     args = parser.parse_args()
 
-    model = builder(args.model)(num_classes=args.num_classes)
+    model = getattr(resnet, args.model)(num_classes=args.num_classes)
     if args.optimizer:
         check_checkpoint(args.file, model, args.optimizer)
         return

@@ -3,14 +3,14 @@ namespace TorchVisionModels.Tests;
 /// <summary>Every builder makes torchvision's network: the same parameters, state_dict keys, order and shapes.</summary>
 public class ArchitectureTests
 {
-    public static TheoryData<string> Architectures => new(ModelCases.Architectures);
+    public static TheoryData<string> Architectures => new(torchvision.models.list_models());
 
     [Theory]
     [MemberData(nameof(Architectures))]
     public void StateDictKeysOrderAndShapesEqualTorchvision(string architecture)
     {
         var expected = Fixtures.Json("architectures.json").GetProperty(architecture);
-        using var model = ModelCases.Build(architecture);
+        using var model = torchvision.models.get_model_builder(architecture)();
 
         Assert.Equal(expected.GetProperty("num_params").GetInt64(), model.parameters().Sum(p => p.numel()));
         var keys = expected.GetProperty("state_dict").EnumerateArray()

@@ -10,8 +10,8 @@ public class FeatureExtractionTests
     {
         using var model = ModelCases.Forward("resnet18");
         model.eval();
-        var expected = Fixtures.Tensors("features_resnet18.pt");
-        var input = Fixtures.Tensors("forward_resnet18.io.pt")["input"];
+        var expected = Fixtures.Arrays("features_resnet18.npz");
+        var input = Fixtures.Arrays("forward_resnet18.io.npz")["input"];
         using var extractor = torchvision.models.feature_extraction.create_feature_extractor(model, new Dictionary<string, string>
         {
             ["layer1"] = "layer1", ["layer2"] = "layer2", ["layer3"] = "layer3", ["layer4"] = "layer4", ["avgpool"] = "avgpool", ["flatten"] = "embedding",

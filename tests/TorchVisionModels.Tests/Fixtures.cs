@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json;
-using TorchVisionModels.Serialization;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Tests;
 
-/// <summary>PyTorch's ground truth, written by scripts/export_weights.py --fixtures before the tests build.</summary>
+/// <summary>PyTorch's ground truth, written by tests/fixture_generator when the test project builds.</summary>
 static class Fixtures
 {
     public static readonly string Directory = Metadata("Fixtures");
@@ -21,18 +20,22 @@ static class Fixtures
     {
         var path = Path.Combine(Directory, name);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Missing fixture {path}: run scripts/export_weights.py --fixtures {Directory}", path);
+            throw new FileNotFoundException($"Missing fixture {path}: build the test project, which runs tests/fixture_generator, or run python3 -m fixture_generator {Directory} in tests/", path);
         return path;
     }
 
     public static JsonElement Json(string name) => JsonDocument.Parse(File.ReadAllText(PathOf(name))).RootElement;
 
-    /// <summary>A dict of tensors saved by torch.save, read by the library's own reader.</summary>
-    public static Dictionary<string, Tensor> Tensors(string name)
-    {
-        using var file = CheckpointFile.Open(PathOf(name));
-        return ((PickleDictionary)file.Contents!).ToDictionary(kv => (string)kv.Key, kv => ((StoredTensor)kv.Value!).Read());
-    }
+    /// <summary>cases.json: what the generator generated, from which the theories take their cases.</summary>
+    public static JsonElement Cases => cases.Value;
+
+    static readonly Lazy<JsonElement> cases = new(() => Json("cases.json"));
+
+    /// <summary>The strings of a list in cases.json, such as <c>Strings(Cases.GetProperty("architectures"))</c>.</summary>
+    public static IEnumerable<string> Strings(JsonElement list) => list.EnumerateArray().Select(e => e.GetString()!);
+
+    /// <summary>The arrays of a .npz the generator wrote with numpy, as tensors.</summary>
+    public static Dictionary<string, Tensor> Arrays(string name) => Npz.Read(PathOf(name));
 
     /// <summary>Runs a script of scripts/ with the PyTorch interpreter; returns its exit code and output.</summary>
     public static (int exitCode, string output) RunPython(string script, params string[] arguments)

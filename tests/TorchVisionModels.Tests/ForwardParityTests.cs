@@ -6,10 +6,7 @@ namespace TorchVisionModels.Tests;
 /// <summary>With PyTorch's weights and input, the port's outputs are PyTorch's, in eval and in train mode.</summary>
 public class ForwardParityTests
 {
-    public static TheoryData<string> Cases => new(
-        "resnet18", "resnet18_nonsquare", "resnet34", "resnet50", "resnext50_32x4d", "wide_resnet50_2",
-        "resnet50_dilation_ftt", "resnet18_groupnorm", "resnet18_frozenbn", "resnet50_num_classes_10",
-        "resnet101", "resnet152", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet101_2");
+    public static TheoryData<string> Cases => ModelCases.Names("forward");
 
     // Against PyTorch's float64 outputs, which are exact up to 1e-15. PyTorch's own float32 outputs are up to
     // 2.4e-6 (eval) and 2.1e-5 (train) from them, and a float32 implementation that sums in another order (oneDNN's
@@ -22,7 +19,7 @@ public class ForwardParityTests
     public void OutputsEqualPyTorch(string name)
     {
         using var model = ModelCases.Forward(name);
-        var io = Fixtures.Tensors($"forward_{name}.io.pt");
+        var io = Fixtures.Arrays($"forward_{name}.io.npz");
 
         foreach (var mode in new[] { "eval", "train" }.Where(io.ContainsKey))
         {
@@ -41,7 +38,7 @@ public class ForwardParityTests
     {
         using var model = ModelCases.Forward(name);
         model.to(float64);
-        var io = Fixtures.Tensors($"forward_{name}.io.pt");
+        var io = Fixtures.Arrays($"forward_{name}.io.npz");
 
         foreach (var mode in new[] { "eval", "train" }.Where(io.ContainsKey))
         {

@@ -5,16 +5,13 @@ namespace TorchVisionModels.Tests;
 /// <summary>With the same seed, the port draws torchvision's initial weights bit for bit.</summary>
 public class InitializationTests
 {
-    public static TheoryData<string> Cases => new(
-        "resnet18", "resnet50", "resnext50_32x4d", "resnet18_zero_init_residual", "resnet50_zero_init_residual",
-        "resnet50_dilation_ftt", "resnet18_groupnorm", "resnet18_num_classes_10");
+    public static TheoryData<string> Cases => ModelCases.Names("init");
 
     [Theory]
     [MemberData(nameof(Cases))]
     public void SameSeedGivesTorchvisionsInitialStateDict(string name)
     {
-        manual_seed(0);
-        using var model = ModelCases.Case(name);
+        using var model = ModelCases.Initial(name);
         ModelCases.AssertDigests(model, $"init_{name}.json");
     }
 

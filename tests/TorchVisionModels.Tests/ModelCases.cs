@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -7,33 +8,85 @@ using static TorchSharp.torch;
 namespace TorchVisionModels.Tests;
 
 /// <summary>
-/// The C# side of the cases scripts/export_weights.py writes: the same builder and options, and the same weights,
-/// rebuilt from the seed and proven bit-identical to PyTorch's by the digests it wrote (so the fixtures need not
-/// hold the weights themselves).
+/// The cases the fixture generator wrote (its cases.json): the same builders and options, and the same weights,
+/// rebuilt from the seed and proven bit-identical to PyTorch's by the digests it wrote, so the fixtures need not
+/// hold the weights themselves.
 /// </summary>
 static class ModelCases
 {
     const long Seed = 0;
 
-    /// <summary>A forward case's model with PyTorch's weights (its initialisation, then randomize_norms with seed + 1).</summary>
-    public static ResNet Forward(string name) => Seeded(name, 1, $"forward_{name}.weights.json");
+    /// <summary>The names of one area's cases ("init", "forward", "training"), for a theory's MemberData.</summary>
+    public static TheoryData<string> Names(string area) => new(Fixtures.Cases.GetProperty(area).EnumerateObject().Select(p => p.Name));
 
-    /// <summary>A training case's model with PyTorch's initial weights (randomize_norms with seed + 3).</summary>
-    public static ResNet Training(string architecture) => Seeded(architecture, 3, $"training_{architecture}.weights.json");
+    /// <summary>One case's entry in cases.json.</summary>
+    public static JsonElement Case(string area, string name) => Fixtures.Cases.GetProperty(area).GetProperty(name);
 
-    /// <summary>The loader tests' resnet18 (randomize_norms with seed + 2), whose state dict serialization/ holds in every format.</summary>
-    public static ResNet Serialization() => Seeded("resnet18", 2, Path.Combine("serialization", "resnet18.json"));
+    /// <summary>The training cases' optimizers and their torch.optim keyword arguments.</summary>
+    public static IReadOnlyDictionary<string, JsonElement> Optimizers => Fixtures.Cases.GetProperty("optimizers").EnumerateObject().ToDictionary(p => p.Name, p => p.Value);
 
-    static ResNet Seeded(string name, long generatorOffset, string digests)
+    /// <summary>torchvision's builders, as the generator listed them.</summary>
+    public static IEnumerable<string> TorchvisionArchitectures => Fixtures.Strings(Fixtures.Cases.GetProperty("architectures"));
+
+    /// <summary>An init case's model, drawn from the seed as torchvision draws it.</summary>
+    public static ResNet Initial(string name)
     {
         manual_seed(Seed);
-        var model = Case(name);
+        return Build(Case("init", name));
+    }
+
+    /// <summary>A forward case's model with PyTorch's weights (its initialisation, then randomize_norms with seed + 1).</summary>
+    public static ResNet Forward(string name) => Seeded(Case("forward", name), 1, $"forward_{name}.weights.json");
+
+    /// <summary>A training case's model with PyTorch's initial weights (randomize_norms with seed + 3).</summary>
+    public static ResNet Training(string name) => Seeded(Case("training", name), 3, $"training_{name}.weights.json");
+
+    /// <summary>The loader tests' small ResNet (randomize_norms with seed + 2), whose state dict serialization/ holds in every wrapping and dtype.</summary>
+    public static ResNet Serialization() => Seeded(Fixtures.Cases.GetProperty("serialization"), 2, SerializationDigests);
+
+    /// <summary>A fresh model of <see cref="Serialization"/>'s architecture, to load the files into.</summary>
+    public static ResNet NewSerializationModel() => Build(Fixtures.Cases.GetProperty("serialization"));
+
+    /// <summary>The digests of <see cref="Serialization"/>'s state dict.</summary>
+    public static readonly string SerializationDigests = Path.Combine("serialization", "small.json");
+
+    static ResNet Seeded(JsonElement entry, long generatorOffset, string digests)
+    {
+        manual_seed(Seed);
+        var model = Build(entry);
         RandomizeNorms(model, new Generator(seed: (ulong)(Seed + generatorOffset)));
         AssertDigests(model, digests);
         return model;
     }
 
-    /// <summary>export_weights.py's randomize_norms: random affine parameters and running statistics, module by module in PyTorch's order.</summary>
+    /// <summary>
+    /// A case's model, as the generator's build() makes it: a builder by name ("arch") or the ResNet class with a
+    /// block and layers, and the options, a norm layer by name.
+    /// </summary>
+    static ResNet Build(JsonElement entry)
+    {
+        var options = entry.TryGetProperty("options", out var o) ? o : default;
+        bool Has(string name) => options.ValueKind == JsonValueKind.Object && options.TryGetProperty(name, out _);
+        long? numClasses = Has("num_classes") ? options.GetProperty("num_classes").GetInt64() : null;
+        var zeroInit = Has("zero_init_residual") && options.GetProperty("zero_init_residual").GetBoolean();
+        var dilation = Has("replace_stride_with_dilation") ? options.GetProperty("replace_stride_with_dilation").EnumerateArray().Select(b => b.GetBoolean()).ToList() : null;
+        var norm = Has("norm_layer") ? NormLayers[options.GetProperty("norm_layer").GetString()!] : null;
+        if (entry.TryGetProperty("arch", out var arch))
+            return torchvision.models.get_model_builder(arch.GetString()!)(num_classes: numClasses, zero_init_residual: zeroInit,
+                replace_stride_with_dilation: dilation, norm_layer: norm);
+        var block = entry.GetProperty("block").GetString() == "BasicBlock" ? BasicBlock.type : Bottleneck.type;
+        return new ResNet(block, entry.GetProperty("layers").EnumerateArray().Select(l => l.GetInt64()).ToList(), numClasses ?? 1000,
+            zeroInit, replace_stride_with_dilation: dilation, norm_layer: norm);
+    }
+
+    /// <summary>The generator's NORM_LAYERS.</summary>
+    static readonly Dictionary<string, NormLayer> NormLayers = new()
+    {
+        ["GroupNorm32"] = c => TorchSharp.torch.nn.GroupNorm(32, c),
+        ["FrozenBatchNorm2d"] = c => new FrozenBatchNorm2d(c),
+    };
+
+    /// <summary>The generator's randomize_norms: random affine parameters and running statistics, module by module in PyTorch's order.</summary>
     static void RandomizeNorms(ResNet model, Generator generator)
     {
         using var _ = no_grad();
@@ -66,7 +119,7 @@ static class ModelCases
         Assert.True(different.Count == 0, $"{digests}: not PyTorch's bytes: {string.Join(", ", different)}");
     }
 
-    /// <summary>Writes the model's state dict as export_weights.py's digests, for a check in PyTorch that reads no file of ours but the one under test.</summary>
+    /// <summary>Writes the model's state dict as the generator's digests, for a check in PyTorch that reads no file of ours but the one under test.</summary>
     public static void WriteDigests(nn.Module model, string path)
     {
         var rows = model.state_dict().Select(kv => new object[] { kv.Key, DtypeName(kv.Value), kv.Value.shape, Sha256(kv.Value) });
@@ -92,34 +145,4 @@ static class ModelCases
         };
         return Convert.ToHexStringLower(SHA256.HashData(bytes));
     }
-
-    public static readonly string[] Architectures =
-    [
-        "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
-        "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
-    ];
-
-    public static ResNet Build(string architecture, long? num_classes = null, bool zero_init_residual = false,
-        IReadOnlyList<bool>? replace_stride_with_dilation = null, NormLayer? norm_layer = null)
-        => torchvision.models.get_model_builder(architecture)(num_classes: num_classes, zero_init_residual: zero_init_residual,
-            replace_stride_with_dilation: replace_stride_with_dilation, norm_layer: norm_layer);
-
-    static readonly NormLayer GroupNorm32 = c => TorchSharp.torch.nn.GroupNorm(32, c);
-    static readonly NormLayer Frozen = c => new FrozenBatchNorm2d(c);
-
-    /// <summary>Named cases of scripts/export_weights.py's INIT_CASES and FORWARD_CASES.</summary>
-    public static ResNet Case(string name) => name switch
-    {
-        "resnet18" or "resnet18_nonsquare" => Build("resnet18"),
-        "resnet34" or "resnet50" or "resnet101" or "resnet152" or "resnext50_32x4d" or "resnext101_32x8d"
-            or "resnext101_64x4d" or "wide_resnet50_2" or "wide_resnet101_2" => Build(name),
-        "resnet18_zero_init_residual" => Build("resnet18", zero_init_residual: true),
-        "resnet50_zero_init_residual" => Build("resnet50", zero_init_residual: true),
-        "resnet50_dilation_ftt" => Build("resnet50", replace_stride_with_dilation: [false, true, true]),
-        "resnet18_groupnorm" => Build("resnet18", norm_layer: GroupNorm32),
-        "resnet18_frozenbn" => Build("resnet18", norm_layer: Frozen),
-        "resnet18_num_classes_10" => Build("resnet18", num_classes: 10),
-        "resnet50_num_classes_10" => Build("resnet50", num_classes: 10),
-        _ => throw new ArgumentException($"unknown case {name}"),
-    };
 }

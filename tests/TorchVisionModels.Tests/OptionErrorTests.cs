@@ -55,8 +55,8 @@ public class OptionErrorTests
     }
 
     [Fact]
-    public void ListModelsIsTheTenBuilders()
-        => Assert.Equal(ModelCases.Architectures.Order(StringComparer.Ordinal), torchvision.models.list_models());
+    public void ListModelsIsTorchvisionsBuilders()
+        => Assert.Equal(ModelCases.TorchvisionArchitectures.Order(StringComparer.Ordinal), torchvision.models.list_models());
 
     [Fact]
     public void FixedBuilderOptionsMayBeRepeated()

@@ -10,11 +10,11 @@ namespace TorchVisionModels.Tests;
 /// over two steps. PyTorch ran these in float64 (in float32 they are ill-conditioned: its own float32 gradients are up
 /// to 0.24 from float64's), so the port runs them in float64 too, and its float32 gradients are held to PyTorch's
 /// float32 error instead. Large tensors are compared on 1024 elements at fixed positions, their norm and their largest
-/// magnitude (<see cref="Expected"/>).
+/// magnitude (<see cref="SampledArrays"/>).
 /// </summary>
 public class TrainingParityTests
 {
-    public static TheoryData<string> Architectures => new("resnet18", "resnet50", "resnext50_32x4d");
+    public static TheoryData<string> Architectures => ModelCases.Names("training");
 
     // Each tensor's largest difference relative to its own largest value. The expected values are float64 results
     // (large ones sampled in float64, small ones stored as float64), so only float64 rounding separates the sides:
@@ -26,13 +26,13 @@ public class TrainingParityTests
     [MemberData(nameof(Architectures))]
     public void ForwardBackwardMatch(string architecture)
     {
-        using var expected = new Expected(architecture);
+        using var expected = ExpectedOf(architecture);
         using var model = Load(architecture);
         using var scope = NewDisposeScope();
 
         model.train();
-        var output = model.call(expected.Input);
-        var loss = nn.functional.cross_entropy(output, expected.Target);
+        var output = model.call(expected["input"].to(float64));
+        var loss = nn.functional.cross_entropy(output, expected["target"]);
         loss.backward();
 
         expected.AssertClose("output", output, Tolerance);
@@ -55,12 +55,12 @@ public class TrainingParityTests
     static void Float32GradientsInThisProcess(string[] arguments)
     {
         var architecture = arguments[0];
-        using var expected = new Expected(architecture);
+        using var expected = ExpectedOf(architecture);
         using var model = ModelCases.Training(architecture);
         using var scope = NewDisposeScope();
 
         model.train();
-        nn.functional.cross_entropy(model.call(expected.Input.to(float32)), expected.Target).backward();
+        nn.functional.cross_entropy(model.call(expected["input"]), expected["target"]).backward();
 
         // The whole backward pass is ill-conditioned, so rounding anywhere reaches every gradient: the scale is
         // PyTorch's worst float32 gradient error over the model, not the error it happened to make on each tensor.
@@ -73,21 +73,24 @@ public class TrainingParityTests
         }
     }
 
-    public static TheoryData<string, string> Optimizers => new()
+    public static TheoryData<string, string> Optimizers()
     {
-        { "resnet18", "sgd" }, { "resnet50", "sgd" }, { "resnext50_32x4d", "sgd" },
-        { "resnet18", "adamw" }, { "resnet50", "adamw" }, { "resnext50_32x4d", "adamw" },
-    };
+        var data = new TheoryData<string, string>();
+        foreach (var optimizer in ModelCases.Optimizers.Keys)
+            foreach (var architecture in ModelCases.Names("training"))
+                data.Add(architecture, optimizer);
+        return data;
+    }
 
     /// <summary>The update rules, isolated: two steps given the same seeded gradients PyTorch's steps were given.</summary>
     [Theory]
     [MemberData(nameof(Optimizers))]
     public void StepsMatchGivenTheSameGradients(string architecture, string optimizer)
     {
-        using var expected = new Expected(architecture);
+        using var expected = ExpectedOf(architecture);
         using var model = Load(architecture);
         using var step = Optimizer(optimizer, model.parameters());
-        // export_weights.py's given_gradients: seed + 4, standard normal, parameter by parameter, step by step.
+        // The generator's given_gradients: seed + 4, standard normal, parameter by parameter, step by step.
         var generator = new Generator(seed: 4);
         foreach (var k in new[] { 1, 2 })
         {
@@ -107,14 +110,14 @@ public class TrainingParityTests
     [MemberData(nameof(Optimizers))]
     public void FirstStepMatchesEndToEnd(string architecture, string optimizer)
     {
-        using var expected = new Expected(architecture);
+        using var expected = ExpectedOf(architecture);
         using var model = Load(architecture);
         model.train();
         using var step = Optimizer(optimizer, model.parameters());
         using (var scope = NewDisposeScope())
         {
             step.zero_grad();
-            nn.functional.cross_entropy(model.call(expected.Input), expected.Target).backward();
+            nn.functional.cross_entropy(model.call(expected["input"].to(float64)), expected["target"]).backward();
             step.step();
         }
         // AdamW's first update is lr * g / (|g| + eps) per element, about lr * sign(g): it turns the gradients' float64
@@ -125,11 +128,18 @@ public class TrainingParityTests
             expected.AssertClose($"{optimizer}.step1.{key}", parameter, tolerance);
     }
 
-    static OptimizerHelper Optimizer(string name, IEnumerable<Parameter> parameters) => name switch
+    /// <summary>The generator's optimizer, with its keyword arguments from cases.json.</summary>
+    static OptimizerHelper Optimizer(string name, IEnumerable<Parameter> parameters)
     {
-        "sgd" => optim.SGD(parameters, learningRate: 0.1, momentum: 0.9, weight_decay: 1e-4),
-        _ => optim.AdamW(parameters, lr: 1e-3, weight_decay: 1e-2),
-    };
+        var options = ModelCases.Optimizers[name];
+        double Option(string key) => options.GetProperty(key).GetDouble();
+        return name switch
+        {
+            "sgd" => optim.SGD(parameters, learningRate: Option("lr"), momentum: Option("momentum"), weight_decay: Option("weight_decay")),
+            "adamw" => optim.AdamW(parameters, lr: Option("lr"), weight_decay: Option("weight_decay")),
+            _ => throw new ArgumentException($"cases.json names an optimizer the tests do not build: {name}"),
+        };
+    }
 
     /// <summary>The case's initial weights (rebuilt from the seed, checked against PyTorch's digests), in float64.</summary>
     static ResNet Load(string architecture)
@@ -139,46 +149,5 @@ public class TrainingParityTests
         return model;
     }
 
-    /// <summary>
-    /// A case's training_*.expected.pt: small tensors whole, large ones as <c>KEY.sample</c> (the elements at flat
-    /// indices <c>(i * 2654435761) % numel</c>, i &lt; 1024), <c>KEY.norm</c> and <c>KEY.absmax</c>, as
-    /// export_weights.py's <c>sampled</c> writes them.
-    /// </summary>
-    sealed class Expected(string architecture) : IDisposable
-    {
-        const long SampleStride = 2654435761;
-        readonly Dictionary<string, Tensor> tensors = Fixtures.Tensors($"training_{architecture}.expected.pt");
-
-        /// <summary>The batch, in float64.</summary>
-        public Tensor Input => tensors["input"].to(float64);
-
-        public Tensor Target => tensors["target"];
-
-        public double Scalar(string key) => tensors[key].item<double>();
-
-        /// <summary>The largest difference relative to the tensor's largest magnitude (on the sample for a large tensor), or its norm's relative difference if larger.</summary>
-        public double RelativeError(string key, Tensor actual)
-        {
-            using var scope = NewDisposeScope();
-            if (tensors.TryGetValue(key, out var whole))
-            {
-                Assert.Equal(whole.shape, actual.shape);
-                return Fixtures.RelativeError(actual, whole);
-            }
-            var sample = tensors[key + ".sample"];
-            var flat = actual.detach().to(float64).reshape(-1);
-            var index = tensor(Enumerable.Range(0, (int)sample.numel()).Select(i => i * SampleStride % flat.numel()).ToArray());
-            var elements = (flat[index] - sample).abs().max().item<double>() / Scalar(key + ".absmax");
-            var norm = Math.Abs(flat.norm().item<double>() - Scalar(key + ".norm")) / Scalar(key + ".norm");
-            return Math.Max(elements, norm);
-        }
-
-        public void AssertClose(string key, Tensor actual, double tolerance)
-        {
-            var error = RelativeError(key, actual);
-            Assert.True(error <= tolerance, $"{key}: relative error {error:E2} exceeds {tolerance:E0}");
-        }
-
-        public void Dispose() => Fixtures.DisposeAll(tensors.Values);
-    }
+    static SampledArrays ExpectedOf(string architecture) => new($"training_{architecture}.expected.npz");
 }

@@ -20,7 +20,7 @@ public class ImageFolderLoaderTests
     [Fact]
     public void ShuffleIsTorchRandpermOfTheEpochsSeed()
     {
-        var expected = Fixtures.Tensors("engine.expected.pt")["order1"].data<long>().Take(6 * 32).Select(i => (long)Train.targets[(int)i]);
+        var expected = Fixtures.Arrays("engine.expected.npz")["order1"].data<long>().Take(6 * 32).Select(i => (long)Train.targets[(int)i]);
         var batches = Epoch(Loader(Train, workers: 1), epoch: 1);
         Assert.Equal(expected, batches.SelectMany(b => b.targets.data<long>().ToArray()));
         Fixtures.DisposeAll(batches.SelectMany(b => new[] { b.images, b.targets }));

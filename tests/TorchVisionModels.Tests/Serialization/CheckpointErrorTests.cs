@@ -16,16 +16,16 @@ public class CheckpointErrorTests
     [Fact]
     public void LegacyFormatSaysHowToResave()
         => Assert.Equal(
-            $"{FileOf("resnet18_legacy.pth")} was written by torch.save in PyTorch's legacy (pre-1.6) format, which this library does not read. " +
+            $"{FileOf("legacy.pth")} was written by torch.save in PyTorch's legacy (pre-1.6) format, which this library does not read. " +
             "Re-save it with PyTorch 1.6 or later: torch.save(torch.load(\"old.pth\"), \"new.pth\").",
-            ErrorFor(FileOf("resnet18_legacy.pth")));
+            ErrorFor(FileOf("legacy.pth")));
 
     [Fact]
     public void WholePickledModelIsNamed()
         => Assert.Equal(
-            $"{FileOf("resnet18_whole_model.pth")} holds a pickled torchvision.models.resnet.ResNet object, not a state dict. " +
+            $"{FileOf("small_whole_model.pth")} holds a pickled torchvision.models.resnet.ResNet object, not a state dict. " +
             "Re-save it in Python with torch.save(model.state_dict(), path).",
-            ErrorFor(FileOf("resnet18_whole_model.pth")));
+            ErrorFor(FileOf("small_whole_model.pth")));
 
     [Fact]
     public void PickledCodeIsNeverRun()

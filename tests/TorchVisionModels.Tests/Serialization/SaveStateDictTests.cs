@@ -10,7 +10,7 @@ public class SaveStateDictTests
     [InlineData("resnet18.safetensors")]
     public void PyTorchLoadsWhatWeSave(string name)
     {
-        var reference = Fixtures.PathOf(Path.Combine("serialization", "resnet18.pth"));
+        var reference = Fixtures.PathOf("forward_resnet18.weights.pt");
         var directory = Directory.CreateTempSubdirectory("save-state-dict-");
         try
         {
@@ -28,7 +28,7 @@ public class SaveStateDictTests
 
             using var reloaded = torchvision.models.resnet18();
             Assert.True(reloaded.load_state_dict(path).IsComplete);
-            ModelCases.AssertDigests(reloaded, Path.Combine("serialization", "resnet18.json"));
+            ModelCases.AssertDigests(reloaded, "forward_resnet18.weights.json");
         }
         finally
         {

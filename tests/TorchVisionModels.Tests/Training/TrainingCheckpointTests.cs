@@ -8,7 +8,7 @@ namespace TorchVisionModels.Tests.Training;
 /// <summary>A checkpoint saved mid-training resumes to exactly the uninterrupted run, here and in PyTorch.</summary>
 public class TrainingCheckpointTests
 {
-    static readonly string Weights = Fixtures.PathOf(Path.Combine("serialization", "resnet18.pth"));
+    static readonly string Weights = Fixtures.PathOf("forward_resnet18.weights.pt");
 
     static OptimizerHelper Optimizer(string name, ResNet model) => name == "sgd"
         ? optim.SGD(model.parameters(), learningRate: 0.05, momentum: 0.9, weight_decay: 1e-4)

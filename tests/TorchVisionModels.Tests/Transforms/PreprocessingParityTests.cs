@@ -7,14 +7,11 @@ namespace TorchVisionModels.Tests.Transforms;
 /// <summary>Decoding and the ImageClassification preset give PIL + torchvision's tensor: exactly for lossless files.</summary>
 public class PreprocessingParityTests(ITestOutputHelper output)
 {
-    static readonly Lazy<Dictionary<string, Tensor>> Expected = new(() => Fixtures.Tensors("preprocessing.pt"));
+    static readonly Lazy<Dictionary<string, Tensor>> Expected = new(() => Fixtures.Arrays("preprocessing.npz"));
 
-    public static TheoryData<string> Lossless => new(
-        "chelsea.png", "coffee.png", "astronaut.png", "camera.png", "horse.png", "logo.png", "green_palette.png",
-        "microaneurysms.png", "chelsea_portrait.png", "chelsea_tiny.png", "chelsea.bmp", "chelsea.gif", "chelsea.webp");
+    public static TheoryData<string> Lossless => new(Fixtures.Strings(Fixtures.Cases.GetProperty("preprocessing").GetProperty("lossless")));
 
-    public static TheoryData<string> Jpeg => new(
-        "rocket.jpg", "retina.jpg", "hubble_deep_field.jpg", "chelsea_portrait.jpg", "coffee.jpg", "camera.jpg", "chelsea_cmyk.jpg");
+    public static TheoryData<string> Jpeg => new(Fixtures.Strings(Fixtures.Cases.GetProperty("preprocessing").GetProperty("jpeg")));
 
     static Tensor Preprocess(string name, int resize)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
@@ -9,16 +10,19 @@ namespace TorchVisionModels.Tests.Transforms;
 /// </summary>
 public class TrainTransformsParityTests
 {
-    static readonly Lazy<Dictionary<string, Tensor>> Expected = new(() => Fixtures.Tensors("train_transforms.pt"));
+    static readonly Lazy<Dictionary<string, Tensor>> Expected = new(() => Fixtures.Arrays("train_transforms.npz"));
 
-    static readonly ulong[] Seeds = [0, 1, 7, 12345, (1UL << 40) + 3, ulong.MaxValue - 58];
+    static JsonElement Cases => Fixtures.Cases.GetProperty("train_transforms");
 
-    public static TheoryData<string, int, double> Images => new()
+    static IEnumerable<ulong> Seeds => Cases.GetProperty("seeds").EnumerateArray().Select(s => s.GetUInt64());
+
+    public static TheoryData<string, int, double> Images()
     {
-        { "chelsea", 224, 0.08 },
-        { "fashion", 32, 0.5 },
-        { "sliver", 32, 0.9 },
-    };
+        var data = new TheoryData<string, int, double>();
+        foreach (var image in Cases.GetProperty("images").EnumerateObject())
+            data.Add(image.Name, image.Value.GetProperty("crop").GetInt32(), image.Value.GetProperty("min_scale").GetDouble());
+        return data;
+    }
 
     [Theory]
     [MemberData(nameof(Images))]
