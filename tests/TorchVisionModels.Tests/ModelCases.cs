@@ -17,7 +17,10 @@ static class ModelCases
     const long Seed = 0;
 
     /// <summary>The names of one area's cases ("init", "forward", "training"), for a theory's MemberData.</summary>
-    public static TheoryData<string> Names(string area) => new(Fixtures.Cases.GetProperty(area).EnumerateObject().Select(p => p.Name));
+    public static TheoryData<string> Names(string area) => new(CaseNames(area));
+
+    /// <summary>The names of one area's cases, in the generator's order.</summary>
+    public static IEnumerable<string> CaseNames(string area) => Fixtures.Cases.GetProperty(area).EnumerateObject().Select(p => p.Name);
 
     /// <summary>One case's entry in cases.json.</summary>
     public static JsonElement Case(string area, string name) => Fixtures.Cases.GetProperty(area).GetProperty(name);
