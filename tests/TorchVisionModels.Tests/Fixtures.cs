@@ -68,6 +68,21 @@ static class Fixtures
         }
     }
 
+    /// <summary>SHA-256 of bytes, in lower-case hex as Python's hexdigest() gives it.</summary>
+    public static string Sha256(ReadOnlySpan<byte> bytes) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+
+    /// <summary>SHA-256 of a float32 or int64 tensor's little-endian bytes, as numpy's tobytes() gives them.</summary>
+    public static string Sha256(Tensor t)
+    {
+        using var c = t.contiguous();
+        return t.dtype switch
+        {
+            ScalarType.Float32 => Sha256(System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan())),
+            ScalarType.Int64 => Sha256(System.Runtime.InteropServices.MemoryMarshal.AsBytes(c.data<long>().ToArray().AsSpan())),
+            var other => throw new NotSupportedException($"no digest for {other}"),
+        };
+    }
+
     public static bool BitIdentical(Tensor a, Tensor b)
     {
         using var scope = NewDisposeScope();

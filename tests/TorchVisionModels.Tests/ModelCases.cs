@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
 using System.Text.Json;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -117,7 +115,7 @@ static class ModelCases
             .ToList();
         var actual = model.state_dict();
         Assert.Equal(expected.Select(e => e.key), actual.Keys);
-        var different = expected.Where(e => !actual[e.key].shape.SequenceEqual(e.shape) || DtypeName(actual[e.key]) != e.dtype || Sha256(actual[e.key]) != e.sha256)
+        var different = expected.Where(e => !actual[e.key].shape.SequenceEqual(e.shape) || DtypeName(actual[e.key]) != e.dtype || Fixtures.Sha256(actual[e.key]) != e.sha256)
             .Select(e => e.key).ToList();
         Assert.True(different.Count == 0, $"{digests}: not PyTorch's bytes: {string.Join(", ", different)}");
     }
@@ -125,7 +123,7 @@ static class ModelCases
     /// <summary>Writes the model's state dict as the generator's digests, for a check in PyTorch that reads no file of ours but the one under test.</summary>
     public static void WriteDigests(nn.Module model, string path)
     {
-        var rows = model.state_dict().Select(kv => new object[] { kv.Key, DtypeName(kv.Value), kv.Value.shape, Sha256(kv.Value) });
+        var rows = model.state_dict().Select(kv => new object[] { kv.Key, DtypeName(kv.Value), kv.Value.shape, Fixtures.Sha256(kv.Value) });
         File.WriteAllText(path, System.Text.Json.JsonSerializer.Serialize(rows));
     }
 
@@ -135,17 +133,4 @@ static class ModelCases
         ScalarType.Int64 => "int64",
         var other => other.ToString(),
     };
-
-    /// <summary>SHA-256 of the tensor's little-endian bytes, as numpy's tobytes() gives them.</summary>
-    static string Sha256(Tensor t)
-    {
-        using var c = t.contiguous();
-        var bytes = t.dtype switch
-        {
-            ScalarType.Float32 => MemoryMarshal.AsBytes(c.data<float>().ToArray().AsSpan()).ToArray(),
-            ScalarType.Int64 => MemoryMarshal.AsBytes(c.data<long>().ToArray().AsSpan()).ToArray(),
-            var other => throw new NotSupportedException($"no digest for {other}"),
-        };
-        return Convert.ToHexStringLower(SHA256.HashData(bytes));
-    }
 }

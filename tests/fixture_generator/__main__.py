@@ -9,7 +9,7 @@ import sys
 import torch
 import torchvision
 
-from . import cases, engine, images, models, schedules, serialization, training, weights
+from . import cases, engine, hostile, images, jpeg, models, schedules, serialization, training, weights
 from .common import write_json
 
 STAGING = ".partial"
@@ -30,6 +30,8 @@ def generate(directory):
     training.training(staging)
     manifest = cases.manifest()
     manifest["preprocessing"] = images.preprocessing(staging)
+    manifest["jpeg"] = jpeg.jpeg_corpus(staging)
+    hostile.hostile_images(staging)
     images.classification(staging)
     images.fine_tuning_data(staging)
     images.image_folder(staging)

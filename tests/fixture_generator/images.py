@@ -15,7 +15,7 @@ FASHION_MNIST_SMALL = "fashion-mnist-small"
 
 def preprocessing(directory):
     """Real photos in every mode and format the app decodes, and PIL + torchvision's tensors for them; returns the
-    names of those it made tensors for, lossless and JPEG."""
+    names of those it made tensors for."""
     from PIL import Image
     out = os.path.join(directory, "images")
     os.makedirs(out)
@@ -39,19 +39,21 @@ def preprocessing(directory):
             whole = f.read()
         with open(os.path.join(out, cut), "wb") as f:
             f.write(whole[: len(whole) // 2])
+    with open(os.path.join(out, "corrupt.jpg"), "wb") as f:  # start and end markers around noise
+        f.write(b"\xff\xd8\xff" + bytes(range(7, 250, 3)) + b"\xff\xd9")
     with open(os.path.join(out, "chelsea.tif"), "wb") as f:
         cat.save(f, format="TIFF")
 
     expected, decoded = {}, []
     for name in sorted(os.listdir(out)):
-        if name.startswith(("truncated", "huge")) or "_truncated" in name or name.endswith(".tif"):
+        if name.startswith(("truncated", "huge", "corrupt")) or "_truncated" in name or name.endswith(".tif"):
             continue
         image = Image.open(os.path.join(out, name)).convert("RGB")
         expected[name] = classic_preset()(image)
         expected[name + "@232"] = classic_preset(232, 224)(image)
         decoded.append(name)
     write_arrays(directory, "preprocessing.npz", expected)
-    return {"lossless": [n for n in decoded if not n.endswith(".jpg")], "jpeg": [n for n in decoded if n.endswith(".jpg")]}
+    return decoded
 
 
 def classification(directory):

@@ -26,6 +26,12 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     public Tensor forward(RgbImage image)
     {
         var (height, width) = resized_output_size(image.Height, image.Width, resize_size);
+        if (crop_size <= height && crop_size <= width)
+        {
+            // The crop alone is resampled: the same pixels as resizing then cropping, in memory bounded by the crop.
+            var (top, left) = (CenterOffset(height, crop_size), CenterOffset(width, crop_size));
+            return ToTensor.normalized(PilBilinear.ResizeCrop(image, width, height, left, top, crop_size, crop_size), mean, std);
+        }
         var resized = (height, width) == (image.Height, image.Width) ? image : PilBilinear.Resize(image, width, height);
         return ToTensor.normalized(center_crop(resized, crop_size, crop_size), mean, std);
     }
@@ -41,8 +47,8 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     /// <summary>torchvision's center crop: offsets rounded half to even (Python's round), black padding where the image is smaller.</summary>
     public static RgbImage center_crop(RgbImage image, int crop_height, int crop_width)
     {
-        var top = (int)Math.Round((image.Height - crop_height) / 2.0, MidpointRounding.ToEven);
-        var left = (int)Math.Round((image.Width - crop_width) / 2.0, MidpointRounding.ToEven);
+        var top = CenterOffset(image.Height, crop_height);
+        var left = CenterOffset(image.Width, crop_width);
         if (crop_width > image.Width || crop_height > image.Height)
         {
             // torchvision pads first (left/top get the smaller half), then crops the padded image.
@@ -55,4 +61,7 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
         }
         return image.Crop(left, top, crop_width, crop_height);
     }
+
+    /// <summary>torchvision's center_crop offset: half the difference, rounded half to even.</summary>
+    static int CenterOffset(int size, int crop) => (int)Math.Round((size - crop) / 2.0, MidpointRounding.ToEven);
 }

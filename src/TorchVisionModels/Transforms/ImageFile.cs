@@ -1,7 +1,6 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Bmp;
 using SixLabors.ImageSharp.Formats.Gif;
-using SixLabors.ImageSharp.Formats.Jpeg;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.PixelFormats;
@@ -12,8 +11,9 @@ namespace TorchVisionModels.Transforms;
 /// <summary>
 /// Decodes image files to RGB as PIL's <c>Image.open(path).convert("RGB")</c> does: grayscale replicated, palettes
 /// expanded, alpha dropped (not composited), the first frame of an animation, EXIF orientation not applied.
-/// Only JPEG, PNG, BMP, GIF and WebP are decoded: TIFF and the rest are off (ImageSharp 2.1's TIFF decoder has open
-/// advisories), and images over <see cref="MaxImagePixels"/> are refused before their pixels are decoded.
+/// JPEG decodes through libjpeg-turbo as in Pillow (<see cref="Jpeg"/>), to Pillow's pixels exactly; PNG, BMP, GIF and
+/// WebP through ImageSharp, whose decoders give Pillow's pixels for them. TIFF and the rest are off (ImageSharp 2.1's
+/// TIFF decoder has open advisories), and images over <see cref="MaxImagePixels"/> are refused before their pixels are decoded.
 /// </summary>
 public static class ImageFile
 {
@@ -27,8 +27,7 @@ public static class ImageFile
     };
 
     static readonly Configuration Formats = new(
-        new JpegConfigurationModule(), new PngConfigurationModule(), new BmpConfigurationModule(),
-        new GifConfigurationModule(), new WebpConfigurationModule());
+        new PngConfigurationModule(), new BmpConfigurationModule(), new GifConfigurationModule(), new WebpConfigurationModule());
 
     /// <summary>Decodes <paramref name="path"/> to RGB.</summary>
     /// <param name="path">The image file.</param>
@@ -39,12 +38,18 @@ public static class ImageFile
         try
         {
             using var stream = File.OpenRead(path);
+            if (Jpeg.Is(stream))
+                return Jpeg.Decode(path, stream, applyExifOrientation);
+            // Before ImageSharp reads the header, which inflates text chunks whole.
+            if (PngCompressedChunks.FirstTooLarge(stream) is { } chunk)
+                throw new ImageFileException($"{path} has a PNG {chunk} chunk that decompresses to more than 1 MB: a decompression bomb, which Pillow refuses too. Re-save the image without its metadata.");
             var info = Image.Identify(Formats, stream, out var format)
                 ?? throw new ImageFileException($"{path} is not a JPEG, PNG, BMP, GIF or WebP image.");
             if (Truncated(stream, format))
                 throw new ImageFileException($"{path} is truncated: its {format.Name} data ends early. Copy or download it again.");
+
             if ((long)info.Width * info.Height > MaxImagePixels)
-                throw new ImageFileException($"{path} is {info.Width}x{info.Height} pixels, more than the {MaxImagePixels:N0} this program decodes (PIL's limit too). Downscale it first.");
+                throw TooLarge(path, info.Width, info.Height);
             stream.Position = 0;
             using var image = Image.Load<Rgb24>(Formats, stream);
             if (applyExifOrientation)
@@ -66,6 +71,9 @@ public static class ImageFile
             throw new ImageFileException($"{path} cannot be read: {e.Message.TrimEnd('.')}.", e);
         }
     }
+
+    internal static ImageFileException TooLarge(string path, int width, int height)
+        => new($"{path} is {width}x{height} pixels, more than the {MaxImagePixels:N0} this program decodes (PIL's limit too). Downscale it first.");
 
     /// <summary>
     /// Whether the file stops before its format's end marker. ImageSharp decodes a cut-off file without complaint,
@@ -91,8 +99,6 @@ public static class ImageFile
         return format switch
         {
             PngFormat => !Tail(12).AsSpan().SequenceEqual((ReadOnlySpan<byte>)[0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82]),
-            // JPEG may carry trailing data after its end-of-image marker: look for the marker near the end.
-            JpegFormat => Tail(64 * 1024).AsSpan().IndexOf((ReadOnlySpan<byte>)[0xff, 0xd9]) < 0,
             GifFormat => Tail(1)[0] != 0x3b,
             BmpFormat => BitConverter.ToUInt32(Head(6), 2) > length,
             WebpFormat => BitConverter.ToUInt32(Head(8), 4) + 8L > length,

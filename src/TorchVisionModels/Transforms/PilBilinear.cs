@@ -12,26 +12,42 @@ public static class PilBilinear
     const int PrecisionBits = 32 - 8 - 2;
 
     /// <summary>Resizes <paramref name="image"/> to <paramref name="width"/> x <paramref name="height"/>.</summary>
-    public static RgbImage Resize(RgbImage image, int width, int height)
+    public static RgbImage Resize(RgbImage image, int width, int height) => ResizeCrop(image, width, height, 0, 0, width, height);
+
+    /// <summary>
+    /// The <paramref name="cropWidth"/> x <paramref name="cropHeight"/> rectangle at (<paramref name="left"/>,
+    /// <paramref name="top"/>) of <see cref="Resize"/>'s output, computed alone: each output pixel depends only on
+    /// its own coefficients, so this equals resizing the whole image and cropping, bit for bit, in memory that grows
+    /// with the rectangle, not with the resized image (a 100000x1 strip resized to 256 high would be 19 GB).
+    /// </summary>
+    public static RgbImage ResizeCrop(RgbImage image, int width, int height, int left, int top, int cropWidth, int cropHeight)
     {
+        if (left < 0 || top < 0 || cropWidth < 1 || cropHeight < 1 || left + cropWidth > width || top + cropHeight > height)
+            throw new ArgumentOutOfRangeException(nameof(left), $"The rectangle {cropWidth}x{cropHeight} at ({left}, {top}) is not inside {width}x{height}.");
         var needHorizontal = width != image.Width;
         var needVertical = height != image.Height;
-        var (horizontalBounds, horizontalKernel, horizontalSize) = Coefficients(image.Width, width);
-        var (verticalBounds, verticalKernel, verticalSize) = Coefficients(image.Height, height);
 
         // Only the source rows the vertical pass reads go through the horizontal pass.
-        var firstRow = verticalBounds[0];
-        var lastRow = verticalBounds[height * 2 - 2] + verticalBounds[height * 2 - 1];
-        var result = image;
+        var (firstRow, rows) = (top, cropHeight);
+        var (verticalBounds, verticalKernel, verticalSize) = needVertical ? Coefficients(image.Height, height, top, cropHeight) : default;
+        if (needVertical)
+        {
+            firstRow = verticalBounds[0];
+            rows = verticalBounds[cropHeight * 2 - 2] + verticalBounds[cropHeight * 2 - 1] - firstRow;
+            for (var i = 0; i < cropHeight; i++)
+                verticalBounds[i * 2] -= firstRow;
+        }
+        RgbImage result;
         if (needHorizontal)
         {
-            for (var i = 0; i < height; i++)
-                verticalBounds[i * 2] -= firstRow;
-            result = Horizontal(image, firstRow, lastRow - firstRow, width, horizontalBounds, horizontalKernel, horizontalSize);
+            var (horizontalBounds, horizontalKernel, horizontalSize) = Coefficients(image.Width, width, left, cropWidth);
+            result = Horizontal(image, firstRow, rows, cropWidth, horizontalBounds, horizontalKernel, horizontalSize);
         }
-        if (needVertical)
-            result = Vertical(result, height, verticalBounds, verticalKernel, verticalSize);
-        return ReferenceEquals(result, image) ? new RgbImage(image.Width, image.Height, (byte[])image.Pixels.Clone()) : result;
+        else
+        {
+            result = image.Crop(left, firstRow, cropWidth, rows);
+        }
+        return needVertical ? Vertical(result, cropHeight, verticalBounds!, verticalKernel!, verticalSize) : result;
     }
 
     static double Filter(double x)
@@ -40,17 +56,18 @@ public static class PilBilinear
         return x < 1.0 ? 1.0 - x : 0.0;
     }
 
-    /// <summary>Pillow's precompute_coeffs and normalize_coeffs_8bpc, for the whole input range.</summary>
-    static (int[] bounds, int[] kernel, int size) Coefficients(int inSize, int outSize)
+    /// <summary>Pillow's precompute_coeffs and normalize_coeffs_8bpc, for the <paramref name="count"/> outputs from <paramref name="first"/>.</summary>
+    static (int[] bounds, int[] kernel, int size) Coefficients(int inSize, int outSize, int first, int count)
     {
         var scale = (double)inSize / outSize;
         var filterScale = Math.Max(scale, 1.0);
         var support = 1.0 * filterScale;
         var size = (int)Math.Ceiling(support) * 2 + 1;
-        var weights = new double[outSize * size];
-        var bounds = new int[outSize * 2];
-        for (var xx = 0; xx < outSize; xx++)
+        var weights = new double[(long)count * size];
+        var bounds = new int[count * 2];
+        for (var i = 0; i < count; i++)
         {
+            var xx = first + i;
             var center = (xx + 0.5) * scale;
             var total = 0.0;
             var inverse = 1.0 / filterScale;
@@ -59,16 +76,16 @@ public static class PilBilinear
             for (var x = 0; x < max; x++)
             {
                 var w = Filter((x + min - center + 0.5) * inverse);
-                weights[xx * size + x] = w;
+                weights[(long)i * size + x] = w;
                 total += w;
             }
             if (total != 0.0)
             {
                 for (var x = 0; x < max; x++)
-                    weights[xx * size + x] /= total;
+                    weights[(long)i * size + x] /= total;
             }
-            bounds[xx * 2] = min;
-            bounds[xx * 2 + 1] = max;
+            bounds[i * 2] = min;
+            bounds[i * 2 + 1] = max;
         }
 
         var kernel = new int[weights.Length];

@@ -1,0 +1,87 @@
+using SkiaSharp;
+
+namespace TorchVisionModels.Transforms;
+
+/// <summary>
+/// JPEG through SkiaSharp's libjpeg-turbo, the library Pillow decodes JPEG with: the same integer IDCT and "fancy"
+/// chroma upsampling, and the same CMYK conversion, so a photo decodes to Pillow's pixels bit for bit.
+/// </summary>
+static class Jpeg
+{
+    /// <summary>Whether the stream starts with JPEG's start-of-image marker; leaves the stream at its start.</summary>
+    public static bool Is(Stream stream)
+    {
+        Span<byte> head = stackalloc byte[3];
+        var read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        stream.Position = 0;
+        return read == 3 && head[0] == 0xff && head[1] == 0xd8 && head[2] == 0xff;
+    }
+
+    /// <summary>Decodes to RGB: no colour management (Pillow applies no ICC profile), EXIF orientation only if asked.</summary>
+    public static RgbImage Decode(string path, Stream stream, bool applyExifOrientation)
+    {
+        if (Truncated(stream))
+            throw new ImageFileException($"{path} is truncated: its JPEG data ends early. Copy or download it again.");
+        using var codec = SKCodec.Create(path, out var opened);
+        if (codec is null)
+            throw new ImageFileException($"{path} is a corrupt JPEG image: libjpeg-turbo cannot read its header ({opened}). Copy or download it again.");
+        var (width, height) = (codec.Info.Width, codec.Info.Height);
+        if ((long)width * height > ImageFile.MaxImagePixels)
+            throw ImageFile.TooLarge(path, width, height);
+
+        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = new SKBitmap(info);
+        var decoded = codec.GetPixels(info, bitmap.GetPixels());
+        if (decoded != SKCodecResult.Success)
+            throw new ImageFileException($"{path} is a corrupt JPEG image: libjpeg-turbo cannot decode its data ({decoded}). Copy or download it again.");
+        var rgba = bitmap.GetPixelSpan();
+        var rgb = new byte[(long)width * height * 3];
+        for (int i = 0, j = 0; j < rgb.Length; i += 4, j += 3)
+        {
+            rgb[j] = rgba[i];
+            rgb[j + 1] = rgba[i + 1];
+            rgb[j + 2] = rgba[i + 2];
+        }
+        var image = new RgbImage(width, height, rgb);
+        return applyExifOrientation ? Oriented(image, codec.EncodedOrigin) : image;
+    }
+
+    /// <summary>
+    /// Whether the file stops before its end-of-image marker (looked for near the end: JPEG may carry trailing data).
+    /// libjpeg-turbo fills the missing rows of a cut-off file; Pillow refuses it ("image file is truncated"), and so do we.
+    /// </summary>
+    static bool Truncated(Stream stream)
+    {
+        var tail = new byte[(int)Math.Min(64 * 1024, stream.Length)];
+        stream.Position = stream.Length - tail.Length;
+        stream.ReadExactly(tail);
+        return tail.AsSpan().IndexOf((ReadOnlySpan<byte>)[0xff, 0xd9]) < 0;
+    }
+
+    /// <summary>The image as Pillow's <c>ImageOps.exif_transpose</c> turns it for an EXIF orientation (1 to 8).</summary>
+    static RgbImage Oriented(RgbImage image, SKEncodedOrigin origin)
+    {
+        if (origin == SKEncodedOrigin.TopLeft)
+            return image;
+        var (w, h) = (image.Width, image.Height);
+        var swapped = origin >= SKEncodedOrigin.LeftTop;
+        var (width, height) = swapped ? (h, w) : (w, h);
+        var pixels = new byte[image.Pixels.Length];
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+            {
+                var (sx, sy) = origin switch
+                {
+                    SKEncodedOrigin.TopRight => (w - 1 - x, y),          // mirrored
+                    SKEncodedOrigin.BottomRight => (w - 1 - x, h - 1 - y), // rotated 180
+                    SKEncodedOrigin.BottomLeft => (x, h - 1 - y),        // flipped
+                    SKEncodedOrigin.LeftTop => (y, x),                   // transposed
+                    SKEncodedOrigin.RightTop => (y, h - 1 - x),          // rotated 90 clockwise to show
+                    SKEncodedOrigin.RightBottom => (w - 1 - y, h - 1 - x), // transversed
+                    _ => (w - 1 - y, x),                                 // LeftBottom: rotated 90 counter-clockwise
+                };
+                Buffer.BlockCopy(image.Pixels, (sy * w + sx) * 3, pixels, (y * width + x) * 3, 3);
+            }
+        return new RgbImage(width, height, pixels);
+    }
+}
