@@ -1,3 +1,3 @@
 using Inference;
 
-return Cli.Create().Parse(args).Invoke();
+return Cli.Run(args);

@@ -8,6 +8,7 @@ import argparse
 import collections
 import json
 import os
+import zipfile
 
 import torch
 
@@ -92,6 +93,13 @@ def serialization(directory, marker_directory):
         f.write(whole[: len(whole) // 2])
     torch.save(Exploit(os.path.join(marker_directory, FOLDER, "exploit-ran")), path("exploit.pth"))
     torch.save({"epoch": 7, "lr": 0.1}, path("no_tensors.pth"))
+    # Small, whole checkpoints for the fuzz tests to break.
+    tiny = collections.OrderedDict(weight=torch.randn(4, 3, generator=torch.Generator().manual_seed(SEED)), bias=torch.zeros(4))
+    torch.save(tiny, path("tiny.pth"))
+    write_safetensors(tiny, path("tiny.safetensors"))
+    # A torch.save zip whose data.pkl inflates to 200 MB of zeros (200 KB on disk).
+    with zipfile.ZipFile(path("pickle_bomb.pth"), "w", zipfile.ZIP_DEFLATED) as bomb:
+        bomb.writestr("archive/data.pkl", bytes(200 << 20))
     with open(path("random.bin"), "wb") as f:
         f.write(torch.randint(0, 256, (4096,), generator=torch.Generator().manual_seed(SEED), dtype=torch.uint8).numpy().tobytes())
     from PIL import Image

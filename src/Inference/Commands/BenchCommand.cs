@@ -44,7 +44,7 @@ static class BenchCommand
         {
             model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, dtype, device, train, json,
         };
-        command.SetAction(result => UserErrors.Report(result, () =>
+        command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
             if (result.GetValue(threads) is > 0 and var t)

@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace Inference.Commands;
 
 /// <summary>
-/// <c>classify</c>: the classic script: top-k ImageNet labels with softmax probabilities for each image. Exit code 0
-/// when every image was classified, 1 when some could not be (each reported), 2 for a bad option, model or weights.
+/// <c>classify</c>: the classic script: top-k ImageNet labels with softmax probabilities for each image, with the
+/// exit codes of <see cref="ExitCodes"/>.
 /// </summary>
 static class ClassifyCommand
 {
@@ -35,13 +35,13 @@ static class ClassifyCommand
         backend.AcceptOnlyFromAmong("torch", "onnxruntime");
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
 
-        var command = new Command("classify", "Classify images: top-k labels and probabilities, as the classic PyTorch script prints them.")
+        var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
             model, weights, categories, topk, batchSize, device, backend, fast, dtype, json, exif, images,
         };
         foreach (var option in preprocessing.All)
             command.Options.Add(option);
-        command.SetAction(result => UserErrors.Report(result, () =>
+        command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
             var output = result.InvocationConfiguration.Output;
@@ -58,11 +58,17 @@ static class ClassifyCommand
 
             var preset = preprocessing.Apply(result, pretrained.transforms);
             var classifier = new ImageClassifier(network, preset, pretrained.categories, on);
-            var results = classifier.Classify(ImageInputs.Expand(result.GetValue(images)!), k, result.GetValue(batchSize), result.GetValue(exif));
-            var failed = asJson
-                ? WriteJson(output, architecture, pretrained.description, on.ToString(), results)
-                : WriteTables(output, result.InvocationConfiguration.Error, results);
-            return failed == 0 ? 0 : 1;
+            var error = result.InvocationConfiguration.Error;
+            var files = ImageInputs.Expand(result.GetValue(images)!, warning => error.WriteLine($"warning: {warning}"));
+            var failures = new List<ClassificationResult>();
+            var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
+                .Select(r => { if (r.error is not null) failures.Add(r); return r; });
+            if (asJson)
+                WriteJson(output, architecture, pretrained.description, on.ToString(), results);
+            else
+                WriteTables(output, error, results);
+            return failures.Any(f => f.internal_error) ? ExitCodes.InternalError
+                : failures.Count > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Success;
         }));
         return command;
     }
@@ -81,15 +87,13 @@ static class ClassifyCommand
             : PretrainedModel.Load(architecture, weights, categories, progress: !quiet).ToOnnxRuntime(architecture, threads: 0);
     }
 
-    static int WriteTables(TextWriter output, TextWriter error, IEnumerable<ClassificationResult> results)
+    static void WriteTables(TextWriter output, TextWriter error, IEnumerable<ClassificationResult> results)
     {
-        var failed = 0;
         foreach (var result in results)
         {
             if (result.error is not null)
             {
                 error.WriteLine($"error: {result.error}");
-                failed++;
                 continue;
             }
             output.WriteLine(result.file);
@@ -99,10 +103,9 @@ static class ClassifyCommand
                 output.WriteLine($"  {rank++,2}  {p.probability,11:F6}  {p.label}");
             output.WriteLine();
         }
-        return failed;
     }
 
-    static int WriteJson(TextWriter output, string architecture, string weights, string device, IEnumerable<ClassificationResult> results)
+    static void WriteJson(TextWriter output, string architecture, string weights, string device, IEnumerable<ClassificationResult> results)
     {
         var all = results.ToList();
         var document = new
@@ -115,6 +118,5 @@ static class ClassifyCommand
                 : new { r.file, r.error }),
         };
         output.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
-        return all.Count(r => r.error is not null);
     }
 }

@@ -29,7 +29,7 @@ static class EvaluateCommand
         };
         foreach (var option in preprocessing.All)
             command.Options.Add(option);
-        command.SetAction(result => UserErrors.Report(result, () =>
+        command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var directory = result.GetValue(data)!;
             if (!Directory.Exists(directory))

@@ -25,7 +25,7 @@ static class ExportCommand
         {
             model, weights, categories, output, fold, dynamicSize, opset,
         };
-        command.SetAction(result => UserErrors.Report(result, () =>
+        command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
             var pretrained = PretrainedModel.Load(architecture, result.GetValue(weights)!, result.GetValue(categories), progress: true);

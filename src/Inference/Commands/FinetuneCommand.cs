@@ -54,7 +54,7 @@ static class FinetuneCommand
         foreach (var option in model.Architecture)
             command.Options.Add(option);
 
-        command.SetAction(result => UserErrors.Report(result, () =>
+        command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var output_ = result.InvocationConfiguration.Output;
             if (result.GetValue(val) is not null && result.GetValue(valSplit) is not null)

@@ -1,3 +1,4 @@
+using TorchVisionModels.Datasets;
 using TorchVisionModels.Transforms;
 
 namespace Inference.Commands;
@@ -5,15 +6,20 @@ namespace Inference.Commands;
 /// <summary>The image files named on the command line: files as given, folders walked for the decodable formats.</summary>
 static class ImageInputs
 {
-    public static IEnumerable<string> Expand(IEnumerable<string> paths)
+    /// <summary>The files, each real folder walked once; <paramref name="warn"/> hears of each link not followed again.</summary>
+    public static IEnumerable<string> Expand(IEnumerable<string> paths, Action<string> warn)
     {
         foreach (var path in paths)
         {
             if (Directory.Exists(path))
             {
-                var files = Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories)
-                    .Where(f => ImageFile.Extensions.Contains(Path.GetExtension(f)))
-                    .Order(StringComparer.Ordinal);
+                var repeated = new List<string>();
+                var files = FolderWalk.Folders(path, repeated)
+                    .SelectMany(folder => Directory.EnumerateFiles(folder).Where(f => ImageFile.Extensions.Contains(Path.GetExtension(f))))
+                    .Order(StringComparer.Ordinal)
+                    .ToList();
+                foreach (var link in repeated)
+                    warn($"skipped {link}: a link to a folder already walked");
                 foreach (var file in files)
                     yield return file;
             }

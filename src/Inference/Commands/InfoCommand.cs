@@ -25,7 +25,7 @@ static class InfoCommand
         foreach (var option in model.All)
             command.Options.Add(option);
         command.Options.Add(inputSize);
-        command.SetAction(result => UserErrors.Report(result, () =>
+        command.SetAction(result => ExitCodes.Report(result, () =>
         {
             using var resnet = model.Build(result);
             Print(result.InvocationConfiguration.Output, result.GetValue(model.Model)!, resnet, result.GetValue(inputSize));

@@ -69,7 +69,7 @@ public sealed class ImageClassifier
     }
 
     /// <summary>A batch's files and, for each, its preprocessed tensor or why it could not be read.</summary>
-    sealed record Preprocessed(string[] files, (Tensor? tensor, string? error)[] inputs);
+    sealed record Preprocessed(string[] files, (Tensor? tensor, string? error, bool internalError)[] inputs);
 
     Preprocessed Preprocess(string[] files, bool applyExifOrientation)
     {
@@ -78,11 +78,16 @@ public sealed class ImageClassifier
         {
             try
             {
-                return (tensor: (Tensor?)transforms.forward(ImageFile.Load(file, applyExifOrientation)), error: (string?)null);
+                return (tensor: (Tensor?)transforms.forward(ImageFile.Load(file, applyExifOrientation)), error: (string?)null, internalError: false);
             }
             catch (ImageFileException e)
             {
-                return (tensor: (Tensor?)null, error: e.Message);
+                return (tensor: null, error: e.Message, internalError: false);
+            }
+            catch (Exception e)
+            {
+                // A bug met on one file must not take the batch's other images down with it.
+                return (tensor: null, error: $"internal error on {file}: {e.GetType().Name}: {e.Message}", internalError: true);
             }
         }).ToArray();
         return new(files, inputs);
@@ -107,7 +112,7 @@ public sealed class ImageClassifier
 
         var next = 0;
         return batch.files.Select((file, i) => batch.inputs[i].error is { } error
-            ? new ClassificationResult(file, null, error)
+            ? new ClassificationResult(file, null, error, batch.inputs[i].internalError)
             : new ClassificationResult(file, top[next++], null)).ToArray();
     }
 }

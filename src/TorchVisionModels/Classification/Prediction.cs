@@ -10,4 +10,5 @@ public sealed record Prediction(string label, long index, float probability);
 /// <param name="file">The image file.</param>
 /// <param name="top">The top classes, most probable first; null when <paramref name="error"/> is set.</param>
 /// <param name="error">Why the file could not be classified (it names the file); null on success.</param>
-public sealed record ClassificationResult(string file, IReadOnlyList<Prediction>? top, string? error);
+/// <param name="internal_error">The error is a bug of this library, not a problem of the file.</param>
+public sealed record ClassificationResult(string file, IReadOnlyList<Prediction>? top, string? error, bool internal_error = false);

@@ -7,7 +7,8 @@ namespace TorchVisionModels.Datasets;
 /// folder names sorted ordinally, <see cref="class_to_idx"/> numbers them in that order, and <see cref="samples"/>
 /// lists every image file as torchvision does (folders walked in sorted order, files sorted). Files with an
 /// extension torchvision lists but this library does not decode (.ppm, .pgm, .tif, .tiff) are left out and named in
-/// <see cref="skipped"/>.
+/// <see cref="skipped"/>. Symbolic links are followed, but each real folder is walked once (<see cref="FolderWalk"/>):
+/// links to a folder already walked, which torchvision would follow round a loop, are named in <see cref="repeated_folders"/>.
 /// </summary>
 public sealed class ImageFolder
 {
@@ -25,11 +26,12 @@ public sealed class ImageFolder
 
         var samples = new List<(string path, int target)>();
         var skipped = new List<string>();
+        var repeated = new List<string>();
         var empty = new List<string>();
         foreach (var name in classes)
         {
             var before = samples.Count;
-            foreach (var path in ImageFiles(Path.Combine(root, name)))
+            foreach (var path in ImageFiles(Path.Combine(root, name), repeated))
             {
                 if (ImageFile.Extensions.Contains(Path.GetExtension(path)))
                     samples.Add((path, class_to_idx[name]));
@@ -44,6 +46,7 @@ public sealed class ImageFolder
                 $"Image folder {root} has no image in class folder(s) {string.Join(", ", empty)}. Supported extensions are: {string.Join(", ", TorchvisionExtensions.Where(ImageFile.Extensions.Contains))}.");
         this.samples = samples;
         this.skipped = skipped;
+        repeated_folders = repeated;
         targets = samples.Select(s => s.target).ToList();
     }
 
@@ -65,6 +68,9 @@ public sealed class ImageFolder
     /// <summary>Files torchvision would list that this library cannot decode; they are not in <see cref="samples"/>.</summary>
     public IReadOnlyList<string> skipped { get; }
 
+    /// <summary>Symbolic links to folders already walked, not followed again.</summary>
+    public IReadOnlyList<string> repeated_folders { get; }
+
     /// <summary>The number of samples.</summary>
     public int Count => samples.Count;
 
@@ -82,12 +88,8 @@ public sealed class ImageFolder
     }
 
     /// <summary>Files with torchvision's image extensions: folders in sorted order (symbolic links followed), each folder's files sorted.</summary>
-    static IEnumerable<string> ImageFiles(string classDirectory)
-    {
-        var folders = new List<string> { classDirectory };
-        folders.AddRange(Directory.EnumerateDirectories(classDirectory, "*", SearchOption.AllDirectories));
-        return folders.Order(StringComparer.Ordinal).SelectMany(folder => Directory.EnumerateFiles(folder)
+    static IEnumerable<string> ImageFiles(string classDirectory, ICollection<string> repeated)
+        => FolderWalk.Folders(classDirectory, repeated).SelectMany(folder => Directory.EnumerateFiles(folder)
             .Where(f => TorchvisionExtensions.Any(e => f.EndsWith(e, StringComparison.OrdinalIgnoreCase)))
             .Order(StringComparer.Ordinal));
-    }
 }

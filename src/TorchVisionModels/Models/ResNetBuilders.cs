@@ -81,7 +81,18 @@ public static partial class torchvision
             var model = new ResNet(block, layers, num_classes ?? 1000, zero_init_residual, groups ?? 1, width_per_group ?? 64, replace_stride_with_dilation, norm_layer);
 
             if (weights is not null)
-                model.load_state_dict(weights.get_file(progress));
+            {
+                var file = weights.get_file(progress);
+                try
+                {
+                    model.load_state_dict(file);
+                }
+                catch (CheckpointException e) when (e.Result is null)
+                {
+                    model.Dispose();
+                    throw new CheckpointException($"{file}, {weights} in torch.hub's cache, is not a readable checkpoint: delete it, and the next run downloads it again.", e);
+                }
+            }
 
             return model;
         }

@@ -60,11 +60,29 @@ static class PyTorchFormat
             return storage;
         }
 
-        using var pickled = new MemoryStream();
+        using var pickled = new MemoryStream((int)Math.Clamp(pickle.Length, 0, MaxPickleBytes));
         using (var data = pickle.Open())
-            data.CopyTo(pickled);
+            CopyAtMost(data, pickled, MaxPickleBytes, "its data.pkl record inflates past 64 MB: a checkpoint's pickle is a few KB to a few MB, so this is not one");
         pickled.Position = 0;
         return new PickleReader(pickled, PersistentLoad, Reduce).Load();
+    }
+
+    /// <summary>
+    /// The largest data.pkl read. The pickle holds the structure, not the tensors: a state dict's is a few KB, a
+    /// training checkpoint's a few MB; a record past this is an attack (zeros inflate a thousandfold).
+    /// </summary>
+    const int MaxPickleBytes = 64 << 20;
+
+    /// <summary>Copies at most <paramref name="limit"/> bytes, whatever the zip's header claims; past them, refuses with <paramref name="refusal"/>.</summary>
+    static void CopyAtMost(Stream source, Stream target, long limit, string refusal)
+    {
+        var buffer = new byte[81920];
+        for (int read; (read = source.Read(buffer)) > 0;)
+        {
+            if (target.Length + read > limit)
+                throw new InvalidDataException(refusal);
+            target.Write(buffer, 0, read);
+        }
     }
 
     sealed record Storage(Lazy<Tensor> data, ScalarType dtype, long numel);

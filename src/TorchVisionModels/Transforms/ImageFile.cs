@@ -43,11 +43,26 @@ public static class ImageFile
             // Before ImageSharp reads the header, which inflates text chunks whole.
             if (PngCompressedChunks.FirstTooLarge(stream) is { } chunk)
                 throw new ImageFileException($"{path} has a PNG {chunk} chunk that decompresses to more than 1 MB: a decompression bomb, which Pillow refuses too. Re-save the image without its metadata.");
+            return DecodeWithImageSharp(path, stream, applyExifOrientation);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new ImageFileException($"{path} does not exist.", e);
+        }
+        catch (Exception e) when (e is IOException and not ImageFileException or UnauthorizedAccessException)
+        {
+            throw new ImageFileException($"{path} cannot be read: {e.Message.TrimEnd('.')}.", e);
+        }
+    }
+
+    static RgbImage DecodeWithImageSharp(string path, Stream stream, bool applyExifOrientation)
+    {
+        try
+        {
             var info = Image.Identify(Formats, stream, out var format)
                 ?? throw new ImageFileException($"{path} is not a JPEG, PNG, BMP, GIF or WebP image.");
             if (Truncated(stream, format))
                 throw new ImageFileException($"{path} is truncated: its {format.Name} data ends early. Copy or download it again.");
-
             if ((long)info.Width * info.Height > MaxImagePixels)
                 throw TooLarge(path, info.Width, info.Height);
             stream.Position = 0;
@@ -58,17 +73,11 @@ public static class ImageFile
             image.CopyPixelDataTo(pixels);
             return new RgbImage(image.Width, image.Height, pixels);
         }
-        catch (Exception e) when (e is UnknownImageFormatException or InvalidImageContentException or NotSupportedException)
+        catch (Exception e) when (e is not (ImageFileException or IOException or UnauthorizedAccessException or OutOfMemoryException))
         {
+            // ImageSharp's decoders meet corrupt data with more than their own exceptions (InvalidOperationException,
+            // IndexOutOfRangeException, found by the fuzz tests): whatever a decoder throws on a file is the file's fault.
             throw new ImageFileException($"{path} is not a JPEG, PNG, BMP, GIF or WebP image, or is corrupt: {e.Message.TrimEnd('.')}.", e);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            throw new ImageFileException($"{path} does not exist.", e);
-        }
-        catch (Exception e) when (e is IOException and not ImageFileException or UnauthorizedAccessException)
-        {
-            throw new ImageFileException($"{path} cannot be read: {e.Message.TrimEnd('.')}.", e);
         }
     }
 

@@ -22,11 +22,23 @@ public static partial class Hub
     /// The local copy of <paramref name="url"/> in <paramref name="modelDir"/> (default <c>GetDir()/checkpoints</c>),
     /// downloaded first if missing, like torch.hub.load_state_dict_from_url. The download goes to a temporary file
     /// that is renamed only when complete (and, with <paramref name="checkHash"/>, only when its SHA-256 starts with
-    /// the hex digits after the last '-' of the file name), so a failed or interrupted download leaves nothing behind.
+    /// the hex digits after the last '-' of the file name), so a failed, stalled or interrupted download, or one
+    /// stopped by SIGTERM or Ctrl+C, leaves nothing behind.
     /// </summary>
-    /// <exception cref="WeightsDownloadException">The download failed, was cut short, or has the wrong hash; the message says what to do.</exception>
-    public static string DownloadCached(string url, string? modelDir = null, bool progress = true, bool checkHash = false, HttpClient? client = null)
+    /// <param name="url">The file's address; its name is the cached file's name.</param>
+    /// <param name="modelDir">The cache folder.</param>
+    /// <param name="progress">Draw a progress bar on stderr.</param>
+    /// <param name="checkHash">
+    /// Check the SHA-256 prefix in the file name. On by default (torch.hub's is off): a server that closes the
+    /// connection early without having sent a length leaves a short file that only the hash can tell.
+    /// </param>
+    /// <param name="client">The HTTP client; a shared one by default.</param>
+    /// <param name="readTimeout">How long the server may send nothing (for the headers or within the body) before the download is given up; <see cref="DefaultReadTimeout"/> by default.</param>
+    /// <exception cref="WeightsDownloadException">The download failed, stalled, was cut short, or has the wrong hash; the message says what to do.</exception>
+    public static string DownloadCached(string url, string? modelDir = null, bool progress = true, bool checkHash = true, HttpClient? client = null,
+        TimeSpan? readTimeout = null)
     {
+        var timeout = readTimeout ?? DefaultReadTimeout;
         modelDir ??= Path.Combine(GetDir(), "checkpoints");
         var fileName = Path.GetFileName(new Uri(url).AbsolutePath);
         var destination = Path.Combine(modelDir, fileName);
@@ -35,12 +47,17 @@ public static partial class Hub
 
         Directory.CreateDirectory(modelDir);
         var temporary = Path.Combine(modelDir, $".{fileName}.{Guid.NewGuid():N}.partial");
+        // A signal ends the process without running finally blocks on this thread; ProcessExit still runs.
+        EventHandler removeOnExit = (_, _) => File.Delete(temporary);
+        AppDomain.CurrentDomain.ProcessExit += removeOnExit;
         long received = 0;
         long? total = null;
+        using var silence = new CancellationTokenSource();
         try
         {
             var http = client ?? Shared.Value;
-            using var response = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead).GetAwaiter().GetResult();
+            silence.CancelAfter(timeout);
+            using var response = http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, silence.Token).GetAwaiter().GetResult();
             response.EnsureSuccessStatusCode();
             total = response.Content.Headers.ContentLength;
             using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -49,7 +66,7 @@ public static partial class Hub
             {
                 var buffer = new byte[1 << 20];
                 var bar = progress && !Console.IsErrorRedirected ? new ProgressBar(fileName, total) : null;
-                for (int read; (read = source.Read(buffer)) > 0;)
+                for (int read; (read = ReadWithin(source, buffer, silence, timeout)) > 0;)
                 {
                     target.Write(buffer, 0, read);
                     sha256.AppendData(buffer, 0, read);
@@ -67,6 +84,12 @@ public static partial class Hub
             File.Move(temporary, destination, overwrite: true);
             return destination;
         }
+        catch (OperationCanceledException) when (silence.IsCancellationRequested)
+        {
+            throw new WeightsDownloadException(
+                $"Download of {url} stalled: the server sent nothing for {timeout.TotalSeconds:0.#} s after {received:N0}{(total is { } t ? $" of {t:N0}" : "")} bytes; " +
+                "nothing was saved. Run again to retry.");
+        }
         catch (Exception e) when (e is HttpRequestException or IOException or TaskCanceledException && e is not WeightsDownloadException)
         {
             throw new WeightsDownloadException(received > 0
@@ -77,7 +100,18 @@ public static partial class Hub
         finally
         {
             File.Delete(temporary);
+            AppDomain.CurrentDomain.ProcessExit -= removeOnExit;
         }
+    }
+
+    /// <summary>How long a download may receive nothing before it is given up, unless told otherwise: one minute.</summary>
+    public static readonly TimeSpan DefaultReadTimeout = TimeSpan.FromMinutes(1);
+
+    /// <summary>One read that must return within <paramref name="timeout"/>; the token is then cancelled.</summary>
+    static int ReadWithin(Stream source, byte[] buffer, CancellationTokenSource silence, TimeSpan timeout)
+    {
+        silence.CancelAfter(timeout);
+        return source.ReadAsync(buffer, silence.Token).AsTask().GetAwaiter().GetResult();
     }
 
     /// <summary>torch.hub's HASH_REGEX: the hex digits between the last '-' and the extension.</summary>

@@ -49,7 +49,7 @@ public abstract class Weights
     /// The checkpoint's local path: torch.hub's cached copy (shared with PyTorch), downloaded first if missing and
     /// checked against the hash prefix in its name.
     /// </summary>
-    public string get_file(bool progress = true) => Hub.DownloadCached(url, progress: progress, checkHash: true);
+    public string get_file(bool progress = true) => Hub.DownloadCached(url, progress: progress);
 
     /// <summary>"ResNet50_Weights.IMAGENET1K_V2", as torchvision prints it.</summary>
     public override string ToString() => $"{GetType().Name}.{name}";

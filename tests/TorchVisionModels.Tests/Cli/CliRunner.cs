@@ -9,7 +9,7 @@ static class CliRunner
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        var exitCode = Inference.Cli.Create().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        var exitCode = Inference.Cli.Run(args, new InvocationConfiguration { Output = output, Error = error });
         return (exitCode, output.ToString(), error.ToString());
     }
 }

@@ -113,7 +113,7 @@ public class FinetuneCommandTests : IDisposable
     public void UnknownModelIsRefused()
     {
         var (exitCode, _, error) = CliRunner.Run("finetune", "--data", $"{Data}/train", "--out", Out("bad"), "--model", "resnet51");
-        Assert.Equal(1, exitCode);
+        Assert.Equal(2, exitCode);
         Assert.StartsWith("Argument 'resnet51' not recognized. Must be one of:", error.Trim());
     }
 

@@ -49,4 +49,28 @@ public class ImageFolderTests
             root.Delete(recursive: true);
         }
     }
+
+    /// <summary>torchvision's os.walk(followlinks=True) would follow a link to a parent round and round: each real folder is walked once, and the link named.</summary>
+    [Fact]
+    public void LinksBackUpAreWalkedOnceAndNamed()
+    {
+        var root = Directory.CreateTempSubdirectory("imagefolder-");
+        try
+        {
+            var cat = Directory.CreateDirectory(Path.Combine(root.FullName, "cat"));
+            File.Copy(Path.Combine(Root, "a_cat", "1.png"), Path.Combine(cat.FullName, "1.png"));
+            var loop = Directory.CreateSymbolicLink(Path.Combine(cat.FullName, "loop"), cat.FullName).FullName;
+            var inner = Directory.CreateDirectory(Path.Combine(cat.FullName, "inner"));
+            var up = Directory.CreateSymbolicLink(Path.Combine(inner.FullName, "up"), "..").FullName;
+
+            var dataset = new ImageFolder(root.FullName);
+
+            Assert.Equal([(Path.Combine(cat.FullName, "1.png"), 0)], dataset.samples);
+            Assert.Equal([up, loop], dataset.repeated_folders.Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
 }

@@ -57,4 +57,16 @@ public class CheckpointErrorTests
         var e = Assert.Throws<FileNotFoundException>(() => model.load_state_dict("/nonexistent/resnet18.pth"));
         Assert.Equal("Checkpoint /nonexistent/resnet18.pth does not exist.", e.Message);
     }
+
+    [Fact]
+    public void PickleBombIsRefusedBeforeItInflates()
+    {
+        var path = FileOf("pickle_bomb.pth");
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var message = ErrorFor(path);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+
+        Assert.Equal($"{path} is not a readable PyTorch checkpoint: its data.pkl record inflates past 64 MB: a checkpoint's pickle is a few KB to a few MB, so this is not one. It may be truncated or corrupt; export it again.", message);
+        Assert.True(allocated < 160 << 20, $"{allocated:N0} bytes allocated");
+    }
 }

@@ -49,6 +49,14 @@ public sealed class HubDownloadTests : IDisposable
                 continue;
             }
             response.ContentLength64 = Payload.Length;
+            if (path.StartsWith("/stall"))
+            {
+                await response.OutputStream.WriteAsync(Payload.AsMemory(0, Payload.Length / 2));
+                await response.OutputStream.FlushAsync();
+                await Task.Delay(TimeSpan.FromSeconds(20));
+                response.Abort();
+                continue;
+            }
             if (path.StartsWith("/cut"))
             {
                 await response.OutputStream.WriteAsync(Payload.AsMemory(0, Payload.Length / 2));
@@ -113,6 +121,41 @@ public sealed class HubDownloadTests : IDisposable
         var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false));
         Assert.Contains("404", e.Message);
         Assert.Empty(CacheFiles());
+    }
+
+    [Fact]
+    public void StalledDownloadGivesUpAndLeavesNothing()
+    {
+        var url = $"{root}stall-{Hash}.pth";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false, readTimeout: TimeSpan.FromSeconds(1)));
+        Assert.Equal($"Download of {url} stalled: the server sent nothing for 1 s after {Payload.Length / 2:N0} of {Payload.Length:N0} bytes; nothing was saved. Run again to retry.", e.Message);
+        Assert.InRange(clock.Elapsed.TotalSeconds, 0.9, 10);
+        Assert.Empty(CacheFiles());
+    }
+
+    /// <summary>A server that sends no length and closes early: only the hash, checked by default, tells the file is short.</summary>
+    [Fact]
+    public async Task CloseDelimitedCutIsCaughtByTheDefaultHashCheck()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var serve = Task.Run(async () =>
+        {
+            using var client = await listener.AcceptTcpClientAsync();
+            using var stream = client.GetStream();
+            var request = new byte[4096];
+            _ = await stream.ReadAsync(request);
+            await stream.WriteAsync("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"u8.ToArray());
+            await stream.WriteAsync(Payload.AsMemory(0, Payload.Length / 2));
+        });
+        var url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}/resnet-{Hash}.pth";
+
+        var e = Assert.Throws<WeightsDownloadException>(() => Hub.DownloadCached(url, cache.FullName, progress: false));
+
+        Assert.StartsWith($"{url}: invalid hash value (expected \"{Hash}\", got \"", e.Message);
+        Assert.Empty(CacheFiles());
+        await serve;
     }
 
     public void Dispose()

@@ -62,4 +62,16 @@ public class WeightsRegistryTests
 
         ModelCases.AssertDigests(model, "forward_resnet18.weights.json");
     });
+
+    [Fact]
+    public void CorruptCachedWeightsSayDeleteThem() => Fixtures.WithTorchHome(home =>
+    {
+        var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
+        var cached = Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.file_name);
+        File.WriteAllBytes(cached, new byte[4096]);
+
+        var e = Assert.Throws<TorchVisionModels.Serialization.CheckpointException>(() => torchvision.models.resnet18(weights: ResNet18_Weights.DEFAULT, progress: false));
+
+        Assert.Equal($"{cached}, ResNet18_Weights.IMAGENET1K_V1 in torch.hub's cache, is not a readable checkpoint: delete it, and the next run downloads it again.", e.Message);
+    });
 }
