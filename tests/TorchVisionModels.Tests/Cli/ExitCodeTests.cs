@@ -47,5 +47,32 @@ public sealed class ExitCodeTests : IDisposable
             error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal));
     }
 
+    /// <summary>Good photos among every kind of bad file: the photos are classified, each bad file is named, and the run says some failed.</summary>
+    [Fact]
+    public void AFolderOfHostileFilesClassifiesTheGoodOnesAndNamesTheRest()
+    {
+        var good = new[] { Path.Combine(Fixtures.Samples, "cat.png"), Path.Combine(Fixtures.Samples, "rocket.jpg"),
+            Fixtures.PathOf("hostile/strip_100000x1.png"), Fixtures.PathOf("hostile/strip_1x100000.png") };
+        var bad = new[] { Fixtures.PathOf("hostile/ztxt_bomb.png"), Fixtures.PathOf("hostile/iccp_bomb.png"), Fixtures.PathOf("images/huge.png"),
+            Fixtures.PathOf("images/truncated.jpg"), Fixtures.PathOf("images/rocket_truncated.jpg"), Fixtures.PathOf("images/corrupt.jpg"),
+            Fixtures.PathOf("images/chelsea_truncated.png") };
+        foreach (var file in good.Concat(bad))
+            File.Copy(file, Path.Combine(directory.FullName, Path.GetFileName(file)));
+        File.Copy(Fixtures.PathOf("serialization/random.bin"), Path.Combine(directory.FullName, "random.png"));
+        Directory.CreateSymbolicLink(Path.Combine(directory.FullName, "again"), ".");
+
+        var (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Fixtures.PathOf("forward_resnet18.weights.pt"),
+            "--json", directory.FullName);
+
+        Assert.Equal(ExitCodes.SomeInputsFailed, exitCode);
+        var results = JsonDocument.Parse(output).RootElement.GetProperty("results").EnumerateArray()
+            .ToDictionary(r => Path.GetFileName(r.GetProperty("file").GetString()!), r => r);
+        Assert.Equal(good.Length + bad.Length + 1, results.Count);
+        Assert.All(good, file => Assert.Equal(5, results[Path.GetFileName(file)].GetProperty("top").GetArrayLength()));
+        Assert.All(bad.Append("random.png"), file => Assert.StartsWith(Path.Combine(directory.FullName, Path.GetFileName(file)),
+            results[Path.GetFileName(file)].GetProperty("error").GetString()));
+        Assert.Equal($"warning: skipped {Path.Combine(directory.FullName, "again")}: a link to a folder already walked", error.Trim());
+    }
+
     public void Dispose() => directory.Delete(recursive: true);
 }
