@@ -51,6 +51,18 @@ static class Fixtures
         return (process.ExitCode, output + stderr.Result);
     }
 
+    /// <summary>
+    /// The suite's own torch.hub folder, fresh for each process and removed at its exit, so no test reads or fills the
+    /// user's cache (classify caches its ONNX exports there).
+    /// </summary>
+    [System.Runtime.CompilerServices.ModuleInitializer]
+    internal static void IsolateTorchHome()
+    {
+        var home = System.IO.Directory.CreateTempSubdirectory("torch-home-suite-");
+        Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => home.Delete(recursive: true);
+    }
+
     /// <summary>Runs <paramref name="test"/> with TORCH_HOME (process-wide) set to a fresh folder, removed afterwards.</summary>
     public static void WithTorchHome(Action<DirectoryInfo> test)
     {

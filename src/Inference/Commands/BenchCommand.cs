@@ -93,7 +93,7 @@ static class BenchCommand
             using (model)
                 return new FusedResNet(model, dtype: dtype);
         }
-        return new PretrainedModel(model, new TorchVisionModels.Transforms.ImageClassification(224), Weights.ImageNetCategories, "random")
+        return new PretrainedModel(model, new TorchVisionModels.Transforms.ImageClassification(224), Weights.ImageNetCategories, "random", weightsFile: null)
             .ToOnnxRuntime(architecture, threads, size).model;
     }
 

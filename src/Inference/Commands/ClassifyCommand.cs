@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using TorchVisionModels;
+using Inference.Backends;
 using TorchVisionModels.Classification;
 using static TorchSharp.torch;
 
@@ -27,12 +28,7 @@ static class ClassifyCommand
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model)", DefaultValueFactory = _ => true };
         var dtype = DtypeOption.Create();
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
-        var backend = new Option<string>("--backend")
-        {
-            Description = "torch (TorchSharp) or onnxruntime (exports the model to ONNX first, unless --weights is an .onnx file)",
-            DefaultValueFactory = _ => "torch",
-        };
-        backend.AcceptOnlyFromAmong("torch", "onnxruntime");
+        var backend = BackendOption.Create();
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
@@ -46,17 +42,20 @@ static class ClassifyCommand
             var architecture = result.GetValue(model)!;
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
-            var on = DeviceOption.Resolve(result.GetValue(device)!, result.GetValue(backend)!);
-            DtypeOption.RequireFastPath(result.GetValue(dtype)!, result.GetValue(backend)!, result.GetValue(fast));
-            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), result.GetValue(backend)!, asJson);
-            if (result.GetValue(backend) == "torch" && result.GetValue(fast))
-                pretrained = pretrained.Fused(on, DtypeOption.Resolve(result.GetValue(dtype)!));
+            var asked = result.GetValue(backend)!;
+            var on = DeviceOption.Resolve(result.GetValue(device)!, asked == "auto" ? "torch" : asked);
+            var (chosen, reason) = BackendOption.Resolve(asked, on, result.GetValue(dtype)!, result.GetValue(fast));
+            DtypeOption.RequireFastPath(result.GetValue(dtype)!, chosen, result.GetValue(fast));
+            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), chosen, asJson);
+            var preset = preprocessing.Apply(result, pretrained.transforms);
+            pretrained = chosen == "torch" ? (result.GetValue(fast) ? pretrained.Fused(on, DtypeOption.Resolve(result.GetValue(dtype)!)) : pretrained)
+                : pretrained.model is OnnxRuntimeModel onnx ? onnx.RequireInputSize(preset.crop_size, result.GetValue(weights)!, pretrained)
+                : pretrained.ToOnnxRuntime(architecture, threads: 0, size: preset.crop_size);
             using var network = pretrained.model;
             var k = result.GetValue(topk);
             if (k > pretrained.categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {pretrained.categories.Count} classes.");
 
-            var preset = preprocessing.Apply(result, pretrained.transforms);
             var classifier = new ImageClassifier(network, preset, pretrained.categories, on);
             var error = result.InvocationConfiguration.Error;
             var files = ImageInputs.Expand(result.GetValue(images)!, warning => error.WriteLine($"warning: {warning}"));
@@ -64,7 +63,7 @@ static class ClassifyCommand
             var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
                 .Select(r => { if (r.error is not null) failures.Add(r); return r; });
             if (asJson)
-                WriteJson(output, architecture, pretrained.description, on.ToString(), results);
+                WriteJson(output, architecture, pretrained.description, on.ToString(), $"{chosen} ({reason})", results);
             else
                 WriteTables(output, error, results);
             return failures.Any(f => f.internal_error) ? ExitCodes.InternalError
@@ -73,18 +72,14 @@ static class ClassifyCommand
         return command;
     }
 
+    /// <summary>The TorchSharp model, or for an .onnx file (which only ONNX Runtime runs) the ONNX Runtime one.</summary>
     static PretrainedModel Load(string architecture, string weights, string? categories, string backend, bool quiet)
     {
-        var onnx = weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase);
-        if (backend == "torch")
-        {
-            if (onnx)
-                throw new ArgumentException($"--weights {weights} is an ONNX model: run it with --backend onnxruntime.");
+        if (!weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
             return PretrainedModel.Load(architecture, weights, categories, progress: !quiet);
-        }
-        return onnx
-            ? PretrainedModel.LoadOnnx(weights, categories, threads: 0)
-            : PretrainedModel.Load(architecture, weights, categories, progress: !quiet).ToOnnxRuntime(architecture, threads: 0);
+        if (backend == "torch")
+            throw new ArgumentException($"--weights {weights} is an ONNX model: run it with --backend onnxruntime.");
+        return PretrainedModel.LoadOnnx(weights, categories, threads: 0);
     }
 
     static void WriteTables(TextWriter output, TextWriter error, IEnumerable<ClassificationResult> results)
@@ -105,7 +100,7 @@ static class ClassifyCommand
         }
     }
 
-    static void WriteJson(TextWriter output, string architecture, string weights, string device, IEnumerable<ClassificationResult> results)
+    static void WriteJson(TextWriter output, string architecture, string weights, string device, string backend, IEnumerable<ClassificationResult> results)
     {
         var all = results.ToList();
         var document = new
@@ -113,6 +108,7 @@ static class ClassifyCommand
             model = architecture,
             weights,
             device,
+            backend,
             results = all.Select(r => r.error is null
                 ? (object)new { r.file, top = r.top!.Select(p => new { p.label, p.index, p.probability }) }
                 : new { r.file, r.error }),

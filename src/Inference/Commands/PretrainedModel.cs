@@ -11,8 +11,19 @@ using static TorchSharp.torch;
 namespace Inference.Commands;
 
 /// <summary>A model with its weights, preprocessing and category names, from <c>--model</c> and <c>--weights</c>.</summary>
-sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassification transforms, IReadOnlyList<string> categories, string description)
+/// <param name="network">The model, built and loaded when first asked for: a cached ONNX export never needs it.</param>
+/// <param name="weightsFile">The file the weights came from (a checkpoint, torch.hub's copy of torchvision's, or an .onnx file); null for random weights.</param>
+sealed record PretrainedModel(Lazy<nn.Module<Tensor, Tensor>> network, ImageClassification transforms, IReadOnlyList<string> categories, string description,
+    string? weightsFile)
 {
+    public PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassification transforms, IReadOnlyList<string> categories, string description, string? weightsFile)
+        : this(new Lazy<nn.Module<Tensor, Tensor>>(model), transforms, categories, description, weightsFile)
+    {
+    }
+
+    /// <summary>The model (built and loaded now if it was not yet).</summary>
+    public nn.Module<Tensor, Tensor> model => network.Value;
+
     /// <summary>What the exporter writes into an ONNX model's metadata_props, so the file alone classifies.</summary>
     public Dictionary<string, string> OnnxMetadata(string architecture) => new()
     {
@@ -36,27 +47,43 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
         resnet.eval();
         var fused = new FusedResNet(resnet, dtype: dtype);
         resnet.Dispose();
-        return this with { model = fused };
+        return this with { network = new(fused) };
     }
 
     /// <summary>
     /// This model exported to ONNX (BatchNorm folded, for <paramref name="size"/> x <paramref name="size"/> images, the
-    /// preset's crop size by default) and run by ONNX Runtime; disposes the TorchSharp model.
+    /// preset's crop size by default) and run by ONNX Runtime; disposes the TorchSharp model. The export of weights
+    /// from a file is cached (<see cref="OnnxExportCache"/>): the next run of the same weights and settings opens it.
     /// </summary>
     public PretrainedModel ToOnnxRuntime(string architecture, int threads, int? size = null)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"{architecture}-{Guid.NewGuid():N}.onnx");
+        const int opset = 17;
         var side = size ?? transforms.crop_size;
-        try
+        var metadata = OnnxMetadata(architecture);
+        void Export(string path) => OnnxExporter.Export((ResNet)model, path, foldBatchNorm: true, opset: opset, metadata: metadata, inputSize: (side, side));
+        OnnxRuntimeModel onnx;
+        if (weightsFile is null)
         {
-            OnnxExporter.Export((ResNet)model, path, foldBatchNorm: true, metadata: OnnxMetadata(architecture), inputSize: (side, side));
+            var path = Path.Combine(Path.GetTempPath(), $"{architecture}-{Guid.NewGuid():N}.onnx");
+            try
+            {
+                Export(path);
+                onnx = new OnnxRuntimeModel(path, threads);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+        else
+        {
+            var key = OnnxExportCache.Key(weightsFile, architecture, metadata, side, fold: true, opset);
+            metadata[OnnxExportCache.KeyEntry] = key;
+            onnx = OnnxExportCache.Open(architecture, key, threads, Export);
+        }
+        if (network.IsValueCreated)
             model.Dispose();
-            return this with { model = new OnnxRuntimeModel(path, threads) };
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        return this with { network = new(onnx) };
     }
 
     /// <summary>An exported .onnx file: its preprocessing and categories from its metadata, or the defaults.</summary>
@@ -72,7 +99,7 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
             resize_size: metadata.TryGetValue("resize_size", out var resize) ? int.Parse(resize, CultureInfo.InvariantCulture) : 256,
             mean: metadata.TryGetValue("mean", out var mean) ? JsonSerializer.Deserialize<float[]>(mean) : null,
             std: metadata.TryGetValue("std", out var std) ? JsonSerializer.Deserialize<float[]>(std) : null);
-        return new(onnx, transforms, categories, metadata.TryGetValue("weights", out var weights) ? weights : Path.GetFileName(path));
+        return new(onnx, transforms, categories, metadata.TryGetValue("weights", out var weights) ? weights : Path.GetFileName(path), path);
     }
 
     /// <summary>
@@ -87,7 +114,8 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
         if (Registered(architecture, weights) is { } chosen)
         {
             var categories = categoriesFile is null ? chosen.meta.categories : ReadCategories(categoriesFile);
-            return new(builder(weights: chosen, progress: progress), chosen.transforms, categories, chosen.ToString());
+            var file = chosen.get_file(progress);
+            return new(new Lazy<nn.Module<Tensor, Tensor>>(() => builder(weights: chosen, progress: progress)), chosen.transforms, categories, chosen.ToString(), file);
         }
 
         var classes = CheckpointClasses(weights);
@@ -98,8 +126,8 @@ sealed record PretrainedModel(nn.Module<Tensor, Tensor> model, ImageClassificati
             : Enumerable.Range(0, (int)classes).Select(i => $"class {i}").ToList();
         if (names.Count != classes)
             throw new ArgumentException($"{weights} predicts {classes} classes but its categories list {names.Count}.");
-        var model = WithCheckpoint(builder(num_classes: classes), weights);
-        return new(model, new ImageClassification(crop_size: 224, resize_size: 256), names, Path.GetFileName(weights));
+        return new(new Lazy<nn.Module<Tensor, Tensor>>(() => WithCheckpoint(builder(num_classes: classes), weights)),
+            new ImageClassification(crop_size: 224, resize_size: 256), names, Path.GetFileName(weights), weights);
     }
 
     /// <summary>

@@ -8,12 +8,16 @@ public class ClassifyCommandTests
 {
     static readonly string Weights = Fixtures.PathOf("forward_resnet18.weights.pt");
 
+    /// <summary>The default backend for float32 on the CPU is ONNX Runtime, on our cached export.</summary>
     [Fact]
     public void JsonEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights);
 
-    /// <summary>ResNet-50 on the default fast path: channels-last 1x1 convolutions, which killed the process on AMD CPUs (oneDNN), so in a child process.</summary>
     [Fact]
-    public void Resnet50OnTheDefaultPathEqualsPyTorchsTop5() => ChildProcess.Run(Resnet50EqualsPyTorchsTop5);
+    public void TorchSharpFastPathEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights, "--backend", "torch");
+
+    /// <summary>ResNet-50 on TorchSharp's fast path: channels-last 1x1 convolutions, which killed the process on AMD CPUs (oneDNN), so in a child process.</summary>
+    [Fact]
+    public void Resnet50OnTheFastPathEqualsPyTorchsTop5() => ChildProcess.Run(Resnet50EqualsPyTorchsTop5);
 
     static void Resnet50EqualsPyTorchsTop5(string[] _)
     {
@@ -24,7 +28,7 @@ public class ClassifyCommandTests
             var path = Path.Combine(directory.FullName, "forward_resnet50.weights.pt");
             using (var model = ModelCases.Forward("resnet50"))
                 model.save_state_dict(path);
-            AssertModelsTop5("resnet50", "--weights", path);
+            AssertModelsTop5("resnet50", "--weights", path, "--backend", "torch");
         }
         finally
         {
@@ -70,12 +74,51 @@ public class ClassifyCommandTests
     }
 
     [Fact]
+    public void OnnxFileOfAnotherInputSizeIsNamed()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"resnet18-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            Assert.Equal(0, CliRunner.Run("export", "--model", "resnet18", "--weights", Weights, "--out", path).exitCode);
+            var (exitCode, _, error) = CliRunner.Run("classify", "--weights", path, "--crop-size", "32", Path.Combine(Fixtures.Samples, "cat.png"));
+            Assert.Equal(2, exitCode);
+            Assert.Equal($"error: {path} was exported for 224x224 images, not the 32x32 that --crop-size asks for: classify with its own crop size, or export it with --dynamic-size.", error.Trim());
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void OnnxFileNeedsTheOnnxRuntimeBackend()
     {
-        var (exitCode, _, error) = CliRunner.Run("classify", "--weights", "model.onnx", Path.Combine(Fixtures.Samples, "cat.png"));
+        var (exitCode, _, error) = CliRunner.Run("classify", "--weights", "model.onnx", "--backend", "torch", Path.Combine(Fixtures.Samples, "cat.png"));
         Assert.Equal(2, exitCode);
         Assert.Equal("error: --weights model.onnx is an ONNX model: run it with --backend onnxruntime.", error.Trim());
     }
+
+    /// <summary>The first run exports to torch.hub's folder; the next opens that file; a broken one is exported again.</summary>
+    [Fact]
+    public void OnnxExportsAreCachedAndCheckedOnOpening() => Fixtures.WithTorchHome(home =>
+    {
+        var cache = Path.Combine(home.FullName, "hub", "onnx");
+        string[] Classify() => [.. CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--json", Path.Combine(Fixtures.Samples, "cat.png")).output
+            .Split('\n').Where(line => line.Contains("\"probability\""))];
+
+        var first = Classify();
+        var file = Assert.Single(Directory.GetFiles(cache));
+        Assert.Matches(@"/resnet18-[0-9a-f]{32}\.onnx$", file);
+        var written = File.GetLastWriteTimeUtc(file);
+
+        Assert.Equal(first, Classify());
+        Assert.Equal(written, File.GetLastWriteTimeUtc(file));
+
+        File.WriteAllBytes(file, new byte[100]);
+        Assert.Equal(first, Classify());
+        Assert.Equal([file], Directory.GetFiles(cache));
+        Assert.True(new FileInfo(file).Length > 1 << 20, "the broken file was exported again");
+    });
 
     static void AssertPyTorchsTop5(params string[] options) => AssertModelsTop5("resnet18", options);
 
@@ -88,6 +131,9 @@ public class ClassifyCommandTests
         Assert.Equal(model, document.GetProperty("model").GetString());
         Assert.Equal($"forward_{model}.weights.pt", document.GetProperty("weights").GetString());
         Assert.Equal("cpu", document.GetProperty("device").GetString());
+        var backendIndex = Array.IndexOf(options, "--backend");
+        Assert.Equal(backendIndex < 0 ? "onnxruntime (auto: the fastest measured for float32 on the CPU)" : $"{options[backendIndex + 1]} (--backend {options[backendIndex + 1]})",
+            document.GetProperty("backend").GetString());
         var expected = Fixtures.Json(model == "resnet18" ? "classification.json" : $"classification_{model}.json");
         var results = document.GetProperty("results").EnumerateArray().ToList();
         Assert.Equal(expected.EnumerateObject().Select(p => Path.Combine(Fixtures.Samples, p.Name)), results.Select(r => r.GetProperty("file").GetString()));
