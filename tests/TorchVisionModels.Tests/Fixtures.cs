@@ -60,7 +60,17 @@ static class Fixtures
     {
         var home = System.IO.Directory.CreateTempSubdirectory("torch-home-suite-");
         Environment.SetEnvironmentVariable("TORCH_HOME", home.FullName);
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => home.Delete(recursive: true);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            // An exception here would crash the test host at exit, after the last tests ran but before their results reached the runner.
+            try
+            {
+                home.Delete(recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        };
     }
 
     /// <summary>Runs <paramref name="test"/> with TORCH_HOME (process-wide) set to a fresh folder, removed afterwards.</summary>

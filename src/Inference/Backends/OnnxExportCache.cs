@@ -67,7 +67,7 @@ static class OnnxExportCache
         try
         {
             export(exported);
-            var model = new OnnxRuntimeModel(exported, threads, saveOptimizedTo: optimized);
+            var model = OnnxRuntimeModel.Open(exported, threads, saveOptimizedTo: optimized);
             File.Move(optimized, path, overwrite: true);
             return model;
         }
@@ -82,7 +82,7 @@ static class OnnxExportCache
     {
         try
         {
-            var model = new OnnxRuntimeModel(path, threads, optimized: true);
+            var model = OnnxRuntimeModel.Open(path, threads, optimized: true);
             if (model.Metadata.TryGetValue(KeyEntry, out var stored) && stored == key)
                 return model;
             model.Dispose();

@@ -18,7 +18,7 @@ sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
     /// <param name="threads">Intra-op threads; 0 for ONNX Runtime's default (the cores).</param>
     /// <param name="optimized">The file is ONNX Runtime's own optimised graph for this machine (see <paramref name="saveOptimizedTo"/>).</param>
     /// <param name="saveOptimizedTo">Where to write the optimised graph, which then opens in milliseconds instead of a second or more.</param>
-    public OnnxRuntimeModel(string path, int threads, bool optimized = false, string? saveOptimizedTo = null) : base(nameof(OnnxRuntimeModel))
+    public static OnnxRuntimeModel Open(string path, int threads, bool optimized = false, string? saveOptimizedTo = null)
     {
         using var options = new SessionOptions
         {
@@ -29,8 +29,11 @@ sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
         };
         if (saveOptimizedTo is not null)
             options.OptimizedModelFilePath = saveOptimizedTo;
-        session = new InferenceSession(path, options);
+        // The session first: a file ONNX Runtime refuses then leaves no half-built module for the finalizer.
+        return new OnnxRuntimeModel(new InferenceSession(path, options));
     }
+
+    OnnxRuntimeModel(InferenceSession session) : base(nameof(OnnxRuntimeModel)) => this.session = session;
 
     /// <summary>Returns <paramref name="model"/> when this model takes <paramref name="crop"/> x <paramref name="crop"/> images; otherwise says which size it takes.</summary>
     public TModel RequireInputSize<TModel>(int crop, string file, TModel model)

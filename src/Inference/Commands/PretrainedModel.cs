@@ -68,7 +68,7 @@ sealed record PretrainedModel(Lazy<nn.Module<Tensor, Tensor>> network, ImageClas
             try
             {
                 Export(path);
-                onnx = new OnnxRuntimeModel(path, threads);
+                onnx = OnnxRuntimeModel.Open(path, threads);
             }
             finally
             {
@@ -89,7 +89,7 @@ sealed record PretrainedModel(Lazy<nn.Module<Tensor, Tensor>> network, ImageClas
     /// <summary>An exported .onnx file: its preprocessing and categories from its metadata, or the defaults.</summary>
     public static PretrainedModel LoadOnnx(string path, string? categoriesFile, int threads)
     {
-        var onnx = new OnnxRuntimeModel(path, threads);
+        var onnx = OnnxRuntimeModel.Open(path, threads);
         var metadata = onnx.Metadata;
         var categories = categoriesFile is not null ? ReadCategories(categoriesFile)
             : metadata.TryGetValue("categories", out var json) ? JsonSerializer.Deserialize<string[]>(json)!

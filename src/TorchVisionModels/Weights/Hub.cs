@@ -48,7 +48,17 @@ public static partial class Hub
         Directory.CreateDirectory(modelDir);
         var temporary = Path.Combine(modelDir, $".{fileName}.{Guid.NewGuid():N}.partial");
         // A signal ends the process without running finally blocks on this thread; ProcessExit still runs.
-        EventHandler removeOnExit = (_, _) => File.Delete(temporary);
+        EventHandler removeOnExit = (_, _) =>
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Exiting anyway: a leftover .partial file is harmless (the next download uses a new name).
+            }
+        };
         AppDomain.CurrentDomain.ProcessExit += removeOnExit;
         long received = 0;
         long? total = null;
