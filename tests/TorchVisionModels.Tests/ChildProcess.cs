@@ -12,11 +12,11 @@ static class ChildProcess
 {
     static readonly TimeSpan Timeout = TimeSpan.FromMinutes(5);
 
-    /// <summary>Runs <paramref name="body"/>(<paramref name="arguments"/>) in a new process; fails with its output if it fails or dies.</summary>
-    public static void Run(Action<string[]> body, params string[] arguments) => Run(body, new Dictionary<string, string>(), arguments);
+    /// <summary>Runs <paramref name="body"/>(<paramref name="arguments"/>) in a new process; fails with its output if it fails or dies, and returns the output.</summary>
+    public static string Run(Action<string[]> body, params string[] arguments) => Run(body, new Dictionary<string, string>(), arguments);
 
     /// <summary>As <see cref="Run(Action{string[]}, string[])"/>, with these environment variables set in the child.</summary>
-    public static void Run(Action<string[]> body, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    public static string Run(Action<string[]> body, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var method = body.Method;
         if (!method.IsStatic)
@@ -43,6 +43,7 @@ static class ChildProcess
         Assert.True(process.ExitCode == 0, process.ExitCode > 128
             ? $"{method.Name}({string.Join(", ", arguments)}) killed its process with signal {process.ExitCode - 128}{SignalName(process.ExitCode - 128)}. Output:\n{text}"
             : $"{method.Name}({string.Join(", ", arguments)}) failed in its child process:\n{text}");
+        return text;
     }
 
     static string SignalName(int signal) => signal switch

@@ -50,6 +50,9 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         }
     }
 
+    // Process-wide libtorch state, set before the first model runs (see Nnpack).
+    static ResNet() => Nnpack.DisableIfUnavailable();
+
     /// <summary>Builds a ResNet from its block type and the number of blocks in each of its four stages.</summary>
     /// <param name="block"><see cref="BasicBlock.type"/> or <see cref="Bottleneck.type"/>.</param>
     /// <param name="layers">Blocks per stage, e.g. [3, 4, 6, 3] for ResNet-50.</param>

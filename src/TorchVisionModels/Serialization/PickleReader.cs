@@ -184,7 +184,8 @@ sealed class PickleReader(Stream stream, Func<object?, object?> persistentLoad, 
     object Long(int length)
     {
         var value = new BigInteger(Bytes(length), isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        // The cast to object matters: "? (long)value : value" would convert the long back to BigInteger.
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 }
 
