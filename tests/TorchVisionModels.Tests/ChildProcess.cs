@@ -19,19 +19,7 @@ static class ChildProcess
     public static string Run(Action<string[]> body, IReadOnlyDictionary<string, string> environment, params string[] arguments)
     {
         var method = body.Method;
-        if (!method.IsStatic)
-            throw new ArgumentException($"{method.Name} must be static to run in a child process.", nameof(body));
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var argument in (string[])["exec", typeof(ChildProcess).Assembly.Location, method.DeclaringType!.FullName!, method.Name, .. arguments])
-            start.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment)
-            start.Environment[name] = value;
-
-        using var process = Process.Start(start)!;
+        using var process = Start(body, environment, arguments);
         var error = process.StandardError.ReadToEndAsync();
         var output = process.StandardOutput.ReadToEndAsync();
         if (!process.WaitForExit(Timeout))
@@ -44,6 +32,24 @@ static class ChildProcess
             ? $"{method.Name}({string.Join(", ", arguments)}) killed its process with signal {process.ExitCode - 128}{SignalName(process.ExitCode - 128)}. Output:\n{text}"
             : $"{method.Name}({string.Join(", ", arguments)}) failed in its child process:\n{text}");
         return text;
+    }
+
+    /// <summary>Starts <paramref name="body"/>(<paramref name="arguments"/>) in a new process, its output redirected, and returns it running.</summary>
+    public static Process Start(Action<string[]> body, IReadOnlyDictionary<string, string> environment, params string[] arguments)
+    {
+        var method = body.Method;
+        if (!method.IsStatic)
+            throw new ArgumentException($"{method.Name} must be static to run in a child process.", nameof(body));
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in (string[])["exec", typeof(ChildProcess).Assembly.Location, method.DeclaringType!.FullName!, method.Name, .. arguments])
+            start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment)
+            start.Environment[name] = value;
+        return Process.Start(start)!;
     }
 
     static string SignalName(int signal) => signal switch

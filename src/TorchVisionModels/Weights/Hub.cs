@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
@@ -47,19 +48,9 @@ public static partial class Hub
 
         Directory.CreateDirectory(modelDir);
         var temporary = Path.Combine(modelDir, $".{fileName}.{Guid.NewGuid():N}.partial");
-        // A signal ends the process without running finally blocks on this thread; ProcessExit still runs.
-        EventHandler removeOnExit = (_, _) =>
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Exiting anyway: a leftover .partial file is harmless (the next download uses a new name).
-            }
-        };
-        AppDomain.CurrentDomain.ProcessExit += removeOnExit;
+        // SIGTERM, Ctrl+C and SIGQUIT end the process without running finally blocks: remove the file on the way out.
+        var onSignals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT }
+            .Select(signal => PosixSignalRegistration.Create(signal, _ => RemoveQuietly(temporary))).ToList();
         long received = 0;
         long? total = null;
         using var silence = new CancellationTokenSource();
@@ -110,7 +101,19 @@ public static partial class Hub
         finally
         {
             File.Delete(temporary);
-            AppDomain.CurrentDomain.ProcessExit -= removeOnExit;
+            onSignals.ForEach(registration => registration.Dispose());
+        }
+    }
+
+    static void RemoveQuietly(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process is ending anyway; the next download uses a new temporary name.
         }
     }
 

@@ -134,6 +134,25 @@ public sealed class HubDownloadTests : IDisposable
         Assert.Empty(CacheFiles());
     }
 
+    /// <summary>SIGTERM mid-download (a stalled one, so it is surely mid-way) leaves no .partial file behind.</summary>
+    [Fact]
+    public async Task TerminatedDownloadLeavesNothing()
+    {
+        using var child = ChildProcess.Start(DownloadInThisProcess, new Dictionary<string, string>(), $"{root}stall-{Hash}.pth", cache.FullName);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (CacheFiles().Length == 0 && clock.Elapsed < TimeSpan.FromSeconds(30))
+            await Task.Delay(50);
+        Assert.Single(CacheFiles(), name => name.EndsWith(".partial", StringComparison.Ordinal));
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-TERM", child.Id.ToString()]))
+            await kill.WaitForExitAsync();
+        await child.WaitForExitAsync();
+
+        Assert.Empty(CacheFiles());
+    }
+
+    static void DownloadInThisProcess(string[] arguments) => Hub.DownloadCached(arguments[0], arguments[1], progress: false);
+
     /// <summary>A server that sends no length and closes early: only the hash, checked by default, tells the file is short.</summary>
     [Fact]
     public async Task CloseDelimitedCutIsCaughtByTheDefaultHashCheck()
