@@ -13,10 +13,11 @@ public static class FolderWalk
     /// </summary>
     public static IReadOnlyList<string> Folders(string root, ICollection<string> repeated)
     {
-        var seen = new HashSet<string>(StringComparer.Ordinal) { RealPath(root, Path.GetFullPath(root)) };
+        var rootReal = RealPath(root, Path.GetFullPath(root));
+        var seen = new HashSet<string>(StringComparer.Ordinal) { rootReal };
         var folders = new List<string>();
         var pending = new Stack<(string path, string real)>();
-        pending.Push((root, RealPath(root, Path.GetFullPath(root))));
+        pending.Push((root, rootReal));
         while (pending.Count > 0)
         {
             var (folder, real) = pending.Pop();
