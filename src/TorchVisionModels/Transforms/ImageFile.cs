@@ -81,6 +81,15 @@ public static class ImageFile
         }
     }
 
+    /// <summary>The last <paramref name="count"/> bytes of the stream (all of it if shorter).</summary>
+    internal static byte[] Tail(Stream stream, int count)
+    {
+        var bytes = new byte[(int)Math.Min(count, stream.Length)];
+        stream.Position = stream.Length - bytes.Length;
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
     internal static ImageFileException TooLarge(string path, int width, int height)
         => new($"{path} is {width}x{height} pixels, more than the {MaxImagePixels:N0} this program decodes (PIL's limit too). Downscale it first.");
 
@@ -91,13 +100,7 @@ public static class ImageFile
     static bool Truncated(Stream stream, SixLabors.ImageSharp.Formats.IImageFormat format)
     {
         var length = stream.Length;
-        byte[] Tail(int count)
-        {
-            var bytes = new byte[(int)Math.Min(count, length)];
-            stream.Position = length - bytes.Length;
-            stream.ReadExactly(bytes);
-            return bytes;
-        }
+        byte[] Tail(int count) => ImageFile.Tail(stream, count);
         byte[] Head(int count)
         {
             var bytes = new byte[(int)Math.Min(count, length)];

@@ -51,12 +51,7 @@ static class Jpeg
     /// libjpeg-turbo fills the missing rows of a cut-off file; Pillow refuses it ("image file is truncated"), and so do we.
     /// </summary>
     static bool Truncated(Stream stream)
-    {
-        var tail = new byte[(int)Math.Min(64 * 1024, stream.Length)];
-        stream.Position = stream.Length - tail.Length;
-        stream.ReadExactly(tail);
-        return tail.AsSpan().IndexOf((ReadOnlySpan<byte>)[0xff, 0xd9]) < 0;
-    }
+        => ImageFile.Tail(stream, 64 * 1024).AsSpan().IndexOf((ReadOnlySpan<byte>)[0xff, 0xd9]) < 0;
 
     /// <summary>The image as Pillow's <c>ImageOps.exif_transpose</c> turns it for an EXIF orientation (1 to 8).</summary>
     static RgbImage Oriented(RgbImage image, SKEncodedOrigin origin)
