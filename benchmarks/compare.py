@@ -1,21 +1,30 @@
 #!/usr/bin/env python3
-"""Runs the inference benchmark side by side and prints the ratios as a Markdown table.
+"""Runs the benchmarks side by side, in one run, and prints each as a Markdown table under the CPU's model name.
 
-For each model and batch size, in interleaved rounds whose order rotates (these machines are noisy; the table shows
+Three parts (--parts, all by default):
+
+inference: for each model and batch size, in interleaved rounds whose order rotates (these machines are noisy; the table shows
 each case's median over the rounds): PyTorch eager and frozen TorchScript (scripts/bench_pytorch.py), our TorchSharp model plain and
-fast (FusedResNet), and ONNX Runtime 1.31 on our ONNX export (the `export` command, BatchNorm folded, 224x224) and
-on torch.onnx.export's (224x224) of the same weights, both loaded from files the same way, all with the same threads.
+fast (FusedResNet), the default backend (what `classify` runs: auto), and ONNX Runtime 1.31 on our ONNX export
+(the `export` command, BatchNorm folded, 224x224) and on torch.onnx.export's (224x224) of the same weights, both
+loaded from files the same way, all with the same threads.
 
-    /usr/bin/python3 benchmarks/compare.py [--models resnet50,resnet18] [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16]
+classify: `classify` end to end on --photos JPEG photos (benchmarks/photos.py writes them), decode, preprocess, infer
+and print, against benchmarks/classify_pytorch.py (the classic script with a DataLoader of 2 workers, batch 8), the
+same seeded ResNet-50 weights; whole processes, start-up included, and our first run (export not yet cached) apart.
+
+train: training steps (forward, cross-entropy, backward, SGD), PyTorch eager against ours, for the cases in
+--train-cases (model:batch:size, default resnet18:64:64,resnet50:16:224).
+
+    /usr/bin/python3 benchmarks/compare.py [--parts inference,classify,train] [--models resnet50,resnet18]
+        [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16] [--photos 200]
 
 --bf16 adds both sides in bfloat16 (PyTorch eager with the model and input cast, our fast path with --dtype bfloat16).
---train compares training steps instead (forward, cross-entropy, backward, SGD), PyTorch eager against ours, for the
-cases in --train-cases (model:batch:size, default resnet18:64:64,resnet50:16:224).
 --pointwise-kernels onednn,matmul adds our TorchSharp cases once per kernel for 1x1 convolutions
 (TORCHVISION_RESNET_POINTWISE_KERNEL; see the README's platform notes), to measure what the AMD workaround costs.
 A case whose process dies (oneDNN's SIGFPE on AMD with --pointwise-kernels onednn) is reported as "died", not fatal.
 
-Needs Debian's python3-torch and python3-torchvision, and the app built: dotnet build src/Inference -c Release.
+Needs Debian's python3-torch, python3-torchvision and python3-skimage, and the app built: dotnet build src/Inference -c Release.
 """
 
 import argparse
@@ -26,6 +35,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 APP = os.path.join(ROOT, "src", "Inference", "bin", "Release", "net10.0", "torchvision-resnet.dll")
@@ -98,8 +108,8 @@ def with_kernels(cases, args):
 
 
 def print_machine(args):
-    print(f"{cpu_model()}, {os.cpu_count()} cores, {args.threads} threads, "
-          f"median of {args.rounds} rounds of {args.iters} iterations\n")
+    print(f"{cpu_model()}, {os.cpu_count()} cores, {args.threads} threads, median of {args.rounds} rounds "
+          f"(inference {args.iters} iterations, training {args.train_iters}), {time.strftime('%Y-%m-%d')}")
 
 
 def compare_training(args):
@@ -108,13 +118,13 @@ def compare_training(args):
     rows = []
     for case in args.train_cases.split(","):
         model, batch, size = case.split(":")
-        common = ["--model", model, "--batch-size", batch, "--input-size", size, "--iters", str(args.iters),
+        common = ["--model", model, "--batch-size", batch, "--input-size", size, "--iters", str(args.train_iters),
                   "--warmup", str(args.warmup), "--threads", str(args.threads)]
         cases = with_kernels({"PyTorch eager": python + common, "TorchSharp": dotnet + common}, args)
         times, memory = rotate(cases, args.rounds)
         ms = {name: median(times[name].get(int(batch), [])) for name in cases}
         rows.append((model, batch, size, ms, {name: memory[name].get(int(batch), float("nan")) for name in cases}))
-    print_machine(args)
+    print("\nTraining steps (forward, cross-entropy, backward, SGD)\n")
     ours = [name for name in rows[0][3] if name != "PyTorch eager"]
     print("| model | batch | input | PyTorch eager ms/step | " + " | ".join(f"{n} ms/step | {n} vs PyTorch" for n in ours) + " |")
     print("|" + "---|" * (4 + 2 * len(ours)))
@@ -124,24 +134,7 @@ def compare_training(args):
     print("\nPeak resident memory (MB): " + "; ".join(f"{model} b{batch}: " + ", ".join(f"{n} {cell(mb[n])}" for n in mb) for model, batch, _, _, mb in rows))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="resnet50,resnet18")
-    parser.add_argument("--batch-size", default="1,8")
-    parser.add_argument("--iters", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--bf16", action="store_true")
-    parser.add_argument("--train", action="store_true")
-    parser.add_argument("--train-cases", default="resnet18:64:64,resnet50:16:224")
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--pointwise-kernels", default="", help="e.g. onednn,matmul: our cases once per 1x1-convolution kernel")
-    args = parser.parse_args()
-    if not os.path.exists(APP):
-        sys.exit(f"{APP} is missing: run dotnet build src/Inference -c Release first")
-    if args.train:
-        return compare_training(args)
-
+def compare_inference(args):
     common = ["--batch-size", args.batch_size, "--iters", str(args.iters), "--warmup", str(args.warmup), "--threads", str(args.threads)]
     python = [sys.executable, os.path.join(ROOT, "scripts", "bench_pytorch.py")]
     dotnet = ["dotnet", APP, "bench", "--json"]
@@ -157,30 +150,33 @@ def main():
             cases = {
                 "PyTorch eager": python + ["--model", model] + common,
                 "PyTorch TorchScript": python + ["--model", model, "--script"] + common,
-                "TorchSharp plain": dotnet + ["--model", model, "--fast", "false"] + common,
-                "TorchSharp fast": dotnet + ["--model", model] + common,
+                "TorchSharp plain": dotnet + ["--model", model, "--backend", "torch", "--fast", "false"] + common,
+                "TorchSharp fast": dotnet + ["--model", model, "--backend", "torch"] + common,
+                "default (auto)": dotnet + ["--model", model] + common,
                 "ORT, our export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", ours] + common,
                 "ORT, torch.onnx.export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", exported] + common,
             }
             if args.bf16:
                 cases["PyTorch eager bf16"] = python + ["--model", model, "--dtype", "bfloat16"] + common
-                cases["TorchSharp fast bf16"] = dotnet + ["--model", model, "--dtype", "bfloat16"] + common
+                cases["TorchSharp fast bf16"] = dotnet + ["--model", model, "--backend", "torch", "--dtype", "bfloat16"] + common
             cases = with_kernels(cases, args)
             times, memory = rotate(cases, args.rounds)
             for batch in sorted(times["PyTorch eager"]):
                 ms = {name: median(times[name].get(batch, [])) for name in cases}
                 table.append((model, batch, ms, {name: memory[name].get(batch, float("nan")) for name in cases}))
 
-    print_machine(args)
+    print("\nInference, median ms per batch\n")
     names = list(table[0][2])
     # The ratios use the first --pointwise-kernels variant of the fast path (the only one without that option).
     fast = next(n for n in names if n.startswith("TorchSharp fast") and "bf16" not in n)
-    print("| model | batch | " + " | ".join(f"{n} ms" for n in names) + " | fast vs PyTorch eager | fast vs ORT | our export vs torch's (ORT) |")
+    print("| model | batch | " + " | ".join(f"{n} ms" for n in names)
+          + " | default vs PyTorch eager | default vs ORT on torch.onnx.export | fast vs PyTorch eager |")
     print("|" + "---|" * (len(names) + 5))
     for model, batch, ms, _ in table:
         cells = " | ".join(cell(ms[n], 1) for n in names)
-        print(f"| {model} | {batch} | {cells} | {cell(ms['PyTorch eager'] / ms[fast], 2, 'x')} "
-              f"| {cell(ms['ORT, our export'] / ms[fast], 2, 'x')} | {ms['ORT, torch.onnx.export'] / ms['ORT, our export']:.2f}x |")
+        default = ms["default (auto)"]
+        print(f"| {model} | {batch} | {cells} | {cell(ms['PyTorch eager'] / default, 2, 'x')} "
+              f"| {cell(ms['ORT, torch.onnx.export'] / default, 2, 'x')} | {cell(ms['PyTorch eager'] / ms[fast], 2, 'x')} |")
     if args.bf16:
         fast_bf16 = next(n for n in names if n.startswith("TorchSharp fast bf16"))
         print("\n| model | batch | bf16 fast vs PyTorch eager bf16 | bf16 fast vs fp32 fast |")
@@ -193,6 +189,76 @@ def main():
     print("|" + "---|" * (len(names) + 2))
     for model, batch, _, mb in table:
         print(f"| {model} | {batch} | " + " | ".join(cell(mb[n]) for n in names) + " |")
+
+
+
+def compare_classify(args):
+    """classify on a folder of photos, whole processes, against the PyTorch script; our first run apart."""
+    import torch
+    import torchvision
+    rows = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        photos = os.path.join(scratch, "photos")
+        subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "photos.py"), photos, "--count", str(args.photos)], check=True)
+        weights = os.path.join(scratch, "resnet50.pth")
+        torch.manual_seed(0)
+        torch.save(torchvision.models.resnet50().state_dict(), weights)
+        env = {**os.environ, "TORCH_HOME": os.path.join(scratch, "torch-home")}
+        ours = ["dotnet", APP, "classify", "--weights", weights, "--json", photos]
+        cases = {
+            "PyTorch script (DataLoader, 2 workers, batch 8)": [sys.executable, os.path.join(ROOT, "benchmarks", "classify_pytorch.py"),
+                                                              "--weights", weights, photos],
+            "classify (default: auto)": ours,
+            "classify --backend torch": ours[:3] + ["--backend", "torch"] + ours[3:],
+        }
+        first = timed(ours, env)
+        for round in range(args.rounds):
+            names = list(cases)
+            for name in names[round % len(names):] + names[:round % len(names)]:
+                rows.setdefault(name, []).append(timed(cases[name], env))
+    script = median(rows[next(iter(cases))])
+    print(f"\n`classify` end to end, {args.photos} JPEG photos (benchmarks/photos.py), ResNet-50, whole processes, "
+          f"median of {args.rounds} rounds\n")
+    print("| case | seconds | images/s | vs the PyTorch script |")
+    print("|---|---|---|---|")
+    for name, seconds in [(n, median(t)) for n, t in rows.items()] + [("classify, first run (export made and cached)", first)]:
+        print(f"| {name} | {cell(seconds, 2)} | {cell(args.photos / seconds, 1)} | {cell(script / seconds, 2, 'x')} |")
+
+
+def timed(command, env):
+    """The wall-clock seconds of a whole command; NaN (reported as died) when it fails."""
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        print(f"died (exit {done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}", file=sys.stderr)
+        return float("nan")
+    return time.perf_counter() - start
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", default="inference,classify,train")
+    parser.add_argument("--models", default="resnet50,resnet18")
+    parser.add_argument("--batch-size", default="1,8")
+    parser.add_argument("--iters", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--photos", type=int, default=200)
+    parser.add_argument("--train-cases", default="resnet18:64:64,resnet50:16:224")
+    parser.add_argument("--train-iters", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--pointwise-kernels", default="", help="e.g. onednn,matmul: our cases once per 1x1-convolution kernel")
+    args = parser.parse_args()
+    if not os.path.exists(APP):
+        sys.exit(f"{APP} is missing: run dotnet build src/Inference -c Release first")
+    print_machine(args)
+    parts = {"inference": compare_inference, "classify": compare_classify, "train": compare_training}
+    for part in args.parts.split(","):
+        try:
+            parts[part](args)
+        except Exception as e:  # One part's failure is reported; the others still run.
+            print(f"\n{part}: failed: {e}")
 
 
 if __name__ == "__main__":

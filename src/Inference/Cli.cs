@@ -25,5 +25,6 @@ public static class Cli
         ExportCommand.Create(),
         FinetuneCommand.Create(),
         InfoCommand.Create(),
+        ServeCommand.Create(),
     };
 }

@@ -25,8 +25,9 @@ static class NativeAllocator
             return;
         try
         {
-            mallopt(M_MMAP_MAX, 0);
-            mallopt(M_TRIM_THRESHOLD, int.MaxValue);
+            // Best effort: a refused setting only leaves glibc's default, which is slower, never wrong.
+            _ = mallopt(M_MMAP_MAX, 0);
+            _ = mallopt(M_TRIM_THRESHOLD, int.MaxValue);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {

@@ -1,4 +1,3 @@
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Tests;
@@ -9,7 +8,7 @@ public class FusedResNetTests
     public static TheoryData<string, bool> Cases()
     {
         var data = new TheoryData<string, bool>();
-        foreach (var name in new[] { "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_dilation_ftt", "resnet18_frozenbn", "resnet50_num_classes_10" })
+        foreach (var name in new[] { "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_dilation_ftt", "resnet18_frozenbn", "resnet18_groupnorm", "resnet50_num_classes_10" })
         {
             data.Add(name, true);
             data.Add(name, false);
@@ -94,10 +93,10 @@ public class FusedResNetTests
     }
 
     [Fact]
-    public void GroupNormCannotBeFolded()
+    public void ACustomNormLayerIsNamed()
     {
-        using var model = torchvision.models.resnet18(norm_layer: c => nn.GroupNorm(32, c));
+        using var model = torchvision.models.resnet18(norm_layer: c => nn.InstanceNorm2d(c));
         var e = Assert.Throws<NotSupportedException>(() => new FusedResNet(model));
-        Assert.Equal("bn1 is a GroupNorm, which cannot be folded or exported: that works for BatchNorm2d (with running statistics) and FrozenBatchNorm2d.", e.Message);
+        Assert.Equal("bn1 is a InstanceNorm2d, which the fast path and the ONNX exporter do not know: they take BatchNorm2d (with running statistics), FrozenBatchNorm2d and GroupNorm.", e.Message);
     }
 }

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

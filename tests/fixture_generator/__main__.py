@@ -37,6 +37,7 @@ def generate(directory):
     images.image_folder(staging)
     manifest["train_transforms"] = images.train_transforms(staging)
     weights.weights_registry(staging)
+    weights.model_cards(staging)
     schedules.schedules(staging)
     engine.training_engine(staging)
     write_json(staging, "cases.json", manifest)

@@ -19,3 +19,27 @@ def weights_registry(directory):
                 "is_default": w == enum.DEFAULT,
             }
     write_json(directory, "weights.json", result)
+
+
+def model_cards(directory):
+    """Model cards written by scripts/export_weights.py's model_card for models built with options, with the state
+    dict's keys and shapes: the C# ModelCard must read them, rebuild the same network and describe it the same way."""
+    import sys
+    import os
+    import torch
+    from .common import REPOSITORY
+    sys.path.insert(0, os.path.join(REPOSITORY, "scripts"))
+    import export_weights
+    result = {}
+    for name, kwargs in {
+        "resnet50_gn_dilated": dict(num_classes=10, norm_layer=lambda c: torch.nn.GroupNorm(32, c), replace_stride_with_dilation=[False, False, True]),
+        "resnext50_32x4d_frozen": dict(num_classes=3, norm_layer=torchvision.ops.FrozenBatchNorm2d),
+        "resnet18": dict(),
+    }.items():
+        architecture = name.split("_gn")[0].split("_frozen")[0]
+        model = getattr(torchvision.models, architecture)(**kwargs)
+        categories = [f"class {i}" for i in range(model.fc.out_features)]
+        card = export_weights.model_card(architecture, model, categories, 232, 224, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225], f"{name} for the tests")
+        write_json(directory, f"model_card_{name}.json", card)
+        result[name] = {key: list(value.shape) for key, value in model.state_dict().items()}
+    write_json(directory, "model_cards.json", result)

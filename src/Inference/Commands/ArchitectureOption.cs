@@ -12,4 +12,7 @@ static class ArchitectureOption
         option.AcceptOnlyFromAmong([.. torchvision.models.list_models()]);
         return option;
     }
+
+    /// <summary>The architecture when given on the command line; null leaves it to the weights' model card (resnet50 without one).</summary>
+    public static string? Given(ParseResult result, Option<string> option) => result.GetResult(option) is { Implicit: false } ? result.GetValue(option) : null;
 }

@@ -1,13 +1,9 @@
 using System.CommandLine;
-using static TorchSharp.torch;
+using TorchVisionModels.Classification;
 
 namespace Inference.Commands;
 
-/// <summary>
-/// <c>--backend auto|torch|onnxruntime</c>. Auto picks the fastest measured backend that gives PyTorch's answers:
-/// ONNX Runtime for float32 on the CPU (on our own export: 2.1-3.0x TorchSharp's fast path on AMD EPYC, 1.1-1.6x on
-/// Intel with AMX, at batch 1 and 8; see the README's Performance), TorchSharp on CUDA and for bfloat16 and float16.
-/// </summary>
+/// <summary><c>--backend auto|torch|onnxruntime</c>: auto is the library's choice, <see cref="BackendChoice.For"/>.</summary>
 static class BackendOption
 {
     public static Option<string> Create()
@@ -22,17 +18,33 @@ static class BackendOption
         return option;
     }
 
-    /// <summary>The backend to run, and why: as asked, or auto's choice for this device, type and path.</summary>
-    public static (string backend, string reason) Resolve(string value, Device device, string dtype, bool fast)
+    public static InferenceBackend Parse(string value) => value switch
     {
-        if (value != "auto")
-            return (value, "--backend " + value);
-        if (device.type != TorchSharp.DeviceType.CPU)
-            return ("torch", "auto: ONNX Runtime runs on the CPU here");
-        if (dtype != "float32")
-            return ("torch", $"auto: {dtype} runs on TorchSharp's fast path");
-        if (!fast)
-            return ("torch", "auto: --fast false asks for the plain TorchSharp model");
-        return ("onnxruntime", "auto: the fastest measured for float32 on the CPU");
+        "torch" => InferenceBackend.Torch,
+        "onnxruntime" => InferenceBackend.OnnxRuntime,
+        _ => InferenceBackend.Auto,
+    };
+
+    /// <summary>How the CLI names a backend: as <c>--backend</c> takes it.</summary>
+    public static string Name(InferenceBackend backend) => backend == InferenceBackend.OnnxRuntime ? "onnxruntime" : "torch";
+
+    /// <summary>The backend that ran and why, as classify and evaluate print it: e.g. <c>onnxruntime (auto: ...)</c>.</summary>
+    public static string Describe(BackendChoice choice, string asked)
+        => $"{Name(choice.Backend)} ({(asked == "auto" ? choice.Reason : "--backend " + asked)})";
+
+    /// <summary>The library's options for what the command line asks.</summary>
+    public static ClassifierOptions Options(string backend, string device, string dtype, bool fast, bool progress,
+        Func<TorchVisionModels.Transforms.ImageClassification, TorchVisionModels.Transforms.ImageClassification> preprocessing)
+    {
+        DtypeOption.RequireFastPath(dtype, backend == "auto" ? "torch" : backend, fast);
+        return new ClassifierOptions
+        {
+            Backend = Parse(backend),
+            Device = DeviceOption.Resolve(device, backend == "auto" ? "torch" : backend),
+            Dtype = DtypeOption.Resolve(dtype),
+            Fast = fast,
+            Progress = progress,
+            Preprocessing = preprocessing,
+        };
     }
 }

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 using TorchSharp;
 using TorchVisionModels;
+using TorchVisionModels.Classification;
 using static TorchSharp.torch;
 
 namespace Inference.Commands;
@@ -29,9 +29,8 @@ static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations first", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (0: the library's default)", DefaultValueFactory = _ => 0 };
         var size = new Option<int>("--input-size") { Description = "Image height and width", DefaultValueFactory = _ => 224 };
-        var backend = new Option<string>("--backend") { Description = "torch or onnxruntime (our export of the model, or --onnx FILE)", DefaultValueFactory = _ => "torch" };
+        var backend = BackendOption.Create();
         var onnx = new Option<string?>("--onnx") { Description = "With --backend onnxruntime: benchmark this .onnx file (say, one torch.onnx.export wrote)" };
-        backend.AcceptOnlyFromAmong("torch", "onnxruntime");
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (FusedResNet); --fast false runs the plain model", DefaultValueFactory = _ => true };
         var dtype = DtypeOption.Create();
@@ -49,16 +48,18 @@ static class BenchCommand
             var architecture = result.GetValue(model)!;
             if (result.GetValue(threads) is > 0 and var t)
                 set_num_threads(t);
-            if (result.GetValue(onnx) is { } file && result.GetValue(backend) != "onnxruntime")
+            var asked = result.GetValue(backend)!;
+            if (result.GetValue(onnx) is not null && asked != "onnxruntime")
                 throw new ArgumentException("--onnx needs --backend onnxruntime.");
-            if (result.GetValue(train) && (result.GetValue(backend) != "torch" || result.GetValue(dtype) != "float32"))
+            if (result.GetValue(train) && (asked == "onnxruntime" || result.GetValue(dtype) != "float32"))
                 throw new ArgumentException("--train measures the float32 TorchSharp model: drop --backend and --dtype.");
-            DtypeOption.RequireFastPath(result.GetValue(dtype)!, result.GetValue(backend)!, result.GetValue(fast));
-            var on = DeviceOption.Resolve(result.GetValue(device)!, result.GetValue(backend)!);
+            var options = BackendOption.Options(asked, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: false, preset => preset);
+            var on = options.Device!;
             var (side, batches) = (result.GetValue(size), result.GetValue(batchSizes)!);
             var (warm, iters) = (result.GetValue(warmup), result.GetValue(iterations));
             List<Row> rows;
             string mode;
+            BackendChoice ran;
             if (result.GetValue(train))
             {
                 NativeAllocator.KeepFreedMemory();
@@ -66,35 +67,20 @@ static class BenchCommand
                 network.to(on);
                 rows = batches.Select(b => Measure(TrainingStep(network, b, side, on), b, warm, iters)).ToList();
                 mode = "train";
+                ran = new BackendChoice(InferenceBackend.Torch, "training");
             }
             else
             {
-                using var network = result.GetValue(onnx) is { } path
-                    ? PretrainedModel.LoadOnnx(path, null, result.GetValue(threads)).model
-                    : Build(architecture, result.GetValue(backend)!, result.GetValue(fast), DtypeOption.Resolve(result.GetValue(dtype)!), on, result.GetValue(threads), side);
-                rows = batches.Select(b => Measure(Inference(network, b, side, on), b, warm, iters)).ToList();
+                using var pretrained = result.GetValue(onnx) is { } path ? PretrainedModel.Load(null, path) : PretrainedModel.Random(architecture);
+                ran = BackendChoice.For(options.Backend, on, options.Dtype, options.Fast);
+                using var runner = pretrained.Runner(ran.Backend, on, options.Dtype, options.Fast, result.GetValue(threads), side);
+                rows = batches.Select(b => Measure(Inference(runner, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
             }
-            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, result.GetValue(backend)!, on.ToString(), result.GetValue(dtype)!, mode, get_num_threads(), rows);
+            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, BackendOption.Name(ran.Backend), on.ToString(), result.GetValue(dtype)!, mode, get_num_threads(), rows);
             return 0;
         }));
         return command;
-    }
-
-    static nn.Module<Tensor, Tensor> Build(string architecture, string backend, bool fast, ScalarType dtype, Device device, int threads, int size)
-    {
-        var model = torchvision.models.get_model_builder(architecture)();
-        model.to(device);
-        model.eval();
-        if (backend == "torch" && !fast)
-            return model;
-        if (backend == "torch")
-        {
-            using (model)
-                return new FusedResNet(model, dtype: dtype);
-        }
-        return new PretrainedModel(model, new TorchVisionModels.Transforms.ImageClassification(224), Weights.ImageNetCategories, "random", weightsFile: null)
-            .ToOnnxRuntime(architecture, threads, size).model;
     }
 
     /// <summary>One batch size's numbers; resident memory after warm-up and after the timed iterations shows growth.</summary>
@@ -183,7 +169,7 @@ static class BenchCommand
         if (json)
         {
             var pointwise = backend == "torch" ? new { kernel = PointwiseConvolution.Kernel.ToString(), reason = PointwiseConvolution.Reason } : null;
-            output.WriteLine(JsonSerializer.Serialize(new { model = architecture, backend, device, dtype, mode, threads, pointwise_convolutions = pointwise, results = rows }, new JsonSerializerOptions { WriteIndented = true }));
+            JsonOutput.Write(output, new { model = architecture, backend, device, dtype, mode, threads, pointwise_convolutions = pointwise, results = rows });
             return;
         }
         output.WriteLine($"{architecture}, {backend}, {device}, {dtype}, {mode}, {threads} threads");

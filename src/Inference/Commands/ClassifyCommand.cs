@@ -1,9 +1,5 @@
 using System.CommandLine;
-using System.Text.Json;
-using TorchVisionModels;
-using Inference.Backends;
 using TorchVisionModels.Classification;
-using static TorchSharp.torch;
 
 namespace Inference.Commands;
 
@@ -29,73 +25,62 @@ static class ClassifyCommand
         var dtype = DtypeOption.Create();
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
         var backend = BackendOption.Create();
+        var verbose = new Option<bool>("--verbose") { Description = "Say on stderr which weights, device and backend ran, and why" };
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
-            model, weights, categories, topk, batchSize, device, backend, fast, dtype, json, exif, images,
+            model, weights, categories, topk, batchSize, device, backend, fast, dtype, json, verbose, exif, images,
         };
         foreach (var option in preprocessing.All)
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
-            var architecture = result.GetValue(model)!;
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
             var asked = result.GetValue(backend)!;
-            var on = DeviceOption.Resolve(result.GetValue(device)!, asked == "auto" ? "torch" : asked);
-            var (chosen, reason) = BackendOption.Resolve(asked, on, result.GetValue(dtype)!, result.GetValue(fast));
-            DtypeOption.RequireFastPath(result.GetValue(dtype)!, chosen, result.GetValue(fast));
-            var pretrained = Load(architecture, result.GetValue(weights)!, result.GetValue(categories), chosen, asJson);
-            var preset = preprocessing.Apply(result, pretrained.transforms);
-            pretrained = chosen == "torch" ? (result.GetValue(fast) ? pretrained.Fused(on, DtypeOption.Resolve(result.GetValue(dtype)!)) : pretrained)
-                : pretrained.model is OnnxRuntimeModel onnx ? onnx.RequireInputSize(preset.crop_size, result.GetValue(weights)!, pretrained)
-                : pretrained.ToOnnxRuntime(architecture, threads: 0, size: preset.crop_size);
-            using var network = pretrained.model;
+            var file = result.GetValue(weights)!;
+            if (asked == "torch" && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"--weights {file} is an ONNX model: run it with --backend onnxruntime.");
+            var options = BackendOption.Options(asked, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: !asJson,
+                preset => preprocessing.Apply(result, preset));
+            using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), file, options, result.GetValue(categories));
             var k = result.GetValue(topk);
-            if (k > pretrained.categories.Count)
-                throw new ArgumentException($"--topk {k} is more than the model's {pretrained.categories.Count} classes.");
+            if (k > classifier.Categories.Count)
+                throw new ArgumentException($"--topk {k} is more than the model's {classifier.Categories.Count} classes.");
+            var ran = BackendOption.Describe(classifier.Backend!, asked);
+            if (result.GetValue(verbose))
+                result.InvocationConfiguration.Error.WriteLine($"{classifier.Pretrained!.Description} on {classifier.Device}, backend {ran}");
 
-            var classifier = new ImageClassifier(network, preset, pretrained.categories, on);
             var error = result.InvocationConfiguration.Error;
             var files = ImageInputs.Expand(result.GetValue(images)!, warning => error.WriteLine($"warning: {warning}"));
             var failures = new List<ClassificationResult>();
             var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
-                .Select(r => { if (r.error is not null) failures.Add(r); return r; });
+                .Select(r => { if (r.Error is not null) failures.Add(r); return r; });
             if (asJson)
-                WriteJson(output, architecture, pretrained.description, on.ToString(), $"{chosen} ({reason})", results);
+                WriteJson(output, classifier.Pretrained!.Architecture, classifier.Pretrained.Description, classifier.Device.ToString(), ran, results);
             else
                 WriteTables(output, error, results);
-            return failures.Any(f => f.internal_error) ? ExitCodes.InternalError
+            return failures.Any(f => f.InternalError) ? ExitCodes.InternalError
                 : failures.Count > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Success;
         }));
         return command;
-    }
-
-    /// <summary>The TorchSharp model, or for an .onnx file (which only ONNX Runtime runs) the ONNX Runtime one.</summary>
-    static PretrainedModel Load(string architecture, string weights, string? categories, string backend, bool quiet)
-    {
-        if (!weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-            return PretrainedModel.Load(architecture, weights, categories, progress: !quiet);
-        if (backend == "torch")
-            throw new ArgumentException($"--weights {weights} is an ONNX model: run it with --backend onnxruntime.");
-        return PretrainedModel.LoadOnnx(weights, categories, threads: 0);
     }
 
     static void WriteTables(TextWriter output, TextWriter error, IEnumerable<ClassificationResult> results)
     {
         foreach (var result in results)
         {
-            if (result.error is not null)
+            if (result.Error is not null)
             {
-                error.WriteLine($"error: {result.error}");
+                error.WriteLine($"error: {result.Error}");
                 continue;
             }
-            output.WriteLine(result.file);
+            output.WriteLine(result.File);
             output.WriteLine($"  {"#",2}  {"probability",11}  label");
             var rank = 1;
-            foreach (var p in result.top!)
-                output.WriteLine($"  {rank++,2}  {p.probability,11:F6}  {p.label}");
+            foreach (var p in result.Top!)
+                output.WriteLine($"  {rank++,2}  {p.Probability,11:F6}  {p.Label}");
             output.WriteLine();
         }
     }
@@ -109,10 +94,10 @@ static class ClassifyCommand
             weights,
             device,
             backend,
-            results = all.Select(r => r.error is null
-                ? (object)new { r.file, top = r.top!.Select(p => new { p.label, p.index, p.probability }) }
-                : new { r.file, r.error }),
+            results = all.Select(r => r.Error is null
+                ? (object)new { file = r.File, top = r.Top!.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) }
+                : new { file = r.File, error = r.Error }),
         };
-        output.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+        JsonOutput.Write(output, document);
     }
 }

@@ -1,9 +1,7 @@
 using System.CommandLine;
-using System.Text.Json;
-using TorchSharp;
+using TorchVisionModels.Classification;
 using TorchVisionModels.Datasets;
 using TorchVisionModels.Training;
-using TorchVisionModels.Transforms;
 
 namespace Inference.Commands;
 
@@ -22,10 +20,13 @@ static class EvaluateCommand
         var workers = new Option<int>("--workers") { Description = "Threads decoding images", DefaultValueFactory = _ => 2 };
         var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table" };
+        var backend = BackendOption.Create();
+        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model, as training evaluates)", DefaultValueFactory = _ => true };
+        var verbose = new Option<bool>("--verbose") { Description = "Say on stderr which weights, device and backend ran, and why" };
 
         var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
         {
-            model, weights, categories, data, batchSize, workers, device, json,
+            model, weights, categories, data, batchSize, workers, device, backend, fast, json, verbose,
         };
         foreach (var option in preprocessing.All)
             command.Options.Add(option);
@@ -35,33 +36,36 @@ static class EvaluateCommand
             if (!Directory.Exists(directory))
                 throw new DirectoryNotFoundException($"--data {directory} does not exist.");
             var dataset = new ImageFolder(directory);
-            var on = DeviceOption.Resolve(result.GetValue(device)!);
-            var pretrained = PretrainedModel.Load(result.GetValue(model)!, result.GetValue(weights)!, result.GetValue(categories), progress: !result.GetValue(json));
-            using var network = pretrained.model;
-            if (pretrained.categories.Count != dataset.classes.Count)
-                throw new ArgumentException($"{pretrained.description} predicts {pretrained.categories.Count} classes; {directory} has {dataset.classes.Count}.");
+            var asked = result.GetValue(backend)!;
+            var options = BackendOption.Options(asked, result.GetValue(device)!, "float32", result.GetValue(fast), progress: !result.GetValue(json),
+                preset => preprocessing.Apply(result, preset));
+            using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, options, result.GetValue(categories));
+            var pretrained = classifier.Pretrained!;
+            if (pretrained.Categories.Count != dataset.classes.Count)
+                throw new ArgumentException($"{pretrained.Description} predicts {pretrained.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
             var error = result.InvocationConfiguration.Error;
-            if (!pretrained.categories.SequenceEqual(dataset.classes) && pretrained.categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
+            if (result.GetValue(verbose))
+                error.WriteLine($"{pretrained.Description} on {classifier.Device}, backend {BackendOption.Describe(classifier.Backend!, asked)}");
+            if (!pretrained.Categories.SequenceEqual(dataset.classes) && pretrained.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
                 error.WriteLine($"warning: the model's classes are not {directory}'s class folders in the same order; class i of the model is scored as folder i.");
 
-            var preset = preprocessing.Apply(result, pretrained.transforms);
+            var preset = classifier.Transforms;
             var loader = new ImageFolderLoader(dataset, (image, _) => preset.forward(image), result.GetValue(batchSize), num_workers: Math.Max(1, result.GetValue(workers)));
             loader.Skipped += e => error.WriteLine($"warning: skipped {e.Message}");
-            network.to(on);
-            var evaluation = Evaluation.Evaluate(network, loader, dataset.classes.Count, on);
+            var evaluation = Evaluation.Evaluate(classifier.Model, loader, dataset.classes.Count, classifier.Device);
 
             var output = result.InvocationConfiguration.Output;
             if (result.GetValue(json))
             {
-                output.WriteLine(JsonSerializer.Serialize(new
+                JsonOutput.Write(output, new
                 {
-                    weights = pretrained.description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
+                    weights = pretrained.Description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
                     classes = dataset.classes.Select((c, i) => new { name = c, images = evaluation.Total[i], top1 = Percent(evaluation.Correct[i], evaluation.Total[i]) }),
-                }, new JsonSerializerOptions { WriteIndented = true }));
+                });
                 return 0;
             }
             var width = Math.Max(5, dataset.classes.Max(c => c.Length));
-            output.WriteLine($"{pretrained.description} on {directory}: {evaluation.Total.Sum()} images");
+            output.WriteLine($"{pretrained.Description} on {directory}: {evaluation.Total.Sum()} images");
             output.WriteLine($"top-1 {evaluation.Top1:F2}%  top-5 {evaluation.Top5:F2}%  loss {evaluation.Loss:F4}");
             output.WriteLine();
             output.WriteLine($"{"class".PadRight(width)}  {"images",7}  {"top-1",7}");

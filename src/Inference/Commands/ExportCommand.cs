@@ -1,6 +1,5 @@
 using System.CommandLine;
-using TorchVisionModels;
-using TorchVisionModels.Onnx;
+using TorchVisionModels.Classification;
 
 namespace Inference.Commands;
 
@@ -27,14 +26,10 @@ static class ExportCommand
         };
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
-            var architecture = result.GetValue(model)!;
-            var pretrained = PretrainedModel.Load(architecture, result.GetValue(weights)!, result.GetValue(categories), progress: true);
-            using var network = pretrained.model;
+            using var pretrained = PretrainedModel.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, result.GetValue(categories));
             var path = result.GetValue(output)!;
-            var crop = pretrained.transforms.crop_size;
-            OnnxExporter.Export((ResNet)network, path, result.GetValue(fold), result.GetValue(opset), pretrained.OnnxMetadata(architecture),
-                result.GetValue(dynamicSize) ? null : (crop, crop));
-            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({architecture}, {pretrained.description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
+            pretrained.ExportOnnx(path, result.GetValue(fold), result.GetValue(opset), result.GetValue(dynamicSize) ? null : pretrained.Transforms.crop_size);
+            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({pretrained.Architecture}, {pretrained.Description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
             return 0;
         }));
         return command;

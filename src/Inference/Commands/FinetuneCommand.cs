@@ -22,9 +22,9 @@ static class FinetuneCommand
         var valSplit = new Option<double?>("--val-split") { Description = "Hold out this fraction of --data for validation (default 0.1 without --val)" };
         var weights = new Option<string?>("--weights") { Description = "Start from DEFAULT, IMAGENET1K_V1, ... or a checkpoint file (default: random initialisation)" };
         var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the new head; batch norm frozen (implies --norm frozen-bn)" };
-        var epochs = Positive(new Option<int>("--epochs") { Description = "Passes over the training images", DefaultValueFactory = _ => 10 });
-        var batchSize = Positive(new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => 32 });
-        var accumulate = Positive(new Option<int>("--accumulate") { Description = "Batches per optimizer step (gradient accumulation)", DefaultValueFactory = _ => 1 });
+        var epochs = OptionRules.Positive(new Option<int>("--epochs") { Description = "Passes over the training images", DefaultValueFactory = _ => 10 });
+        var batchSize = OptionRules.Positive(new Option<int>("--batch-size") { Description = "Images per batch", DefaultValueFactory = _ => 32 });
+        var accumulate = OptionRules.Positive(new Option<int>("--accumulate") { Description = "Batches per optimizer step (gradient accumulation)", DefaultValueFactory = _ => 1 });
         var lr = new Option<double>("--lr") { Description = "Learning rate", DefaultValueFactory = _ => 0.01 };
         var headLr = new Option<double?>("--head-lr") { Description = "Learning rate of the new head (default: --lr)" };
         var optimizer = new Option<string>("--optimizer") { Description = "sgd (Nesterov momentum) or adamw", DefaultValueFactory = _ => "sgd" };
@@ -35,11 +35,11 @@ static class FinetuneCommand
         var schedule = new Option<string>("--schedule") { Description = "cosine (after --warmup-epochs) or step (x0.1 every --step-epochs)", DefaultValueFactory = _ => "cosine" };
         schedule.AcceptOnlyFromAmong("cosine", "step");
         var warmup = new Option<int>("--warmup-epochs") { Description = "Epochs of linear warm-up", DefaultValueFactory = _ => 0 };
-        var stepEpochs = Positive(new Option<int>("--step-epochs") { Description = "Epochs between learning-rate steps", DefaultValueFactory = _ => 30 });
+        var stepEpochs = OptionRules.Positive(new Option<int>("--step-epochs") { Description = "Epochs between learning-rate steps", DefaultValueFactory = _ => 30 });
         var cropSize = new Option<int?>("--crop-size") { Description = "Side of the square the network sees (default: the weights' preset, else 224)" };
         var resizeSize = new Option<int?>("--resize-size") { Description = "Validation: shorter side before the center crop (default: the weights' preset, else 256)" };
         var minScale = new Option<double>("--min-scale") { Description = "RandomResizedCrop's smallest area, as a fraction of the image", DefaultValueFactory = _ => 0.08 };
-        var workers = Positive(new Option<int>("--workers") { Description = "Threads decoding and augmenting images", DefaultValueFactory = _ => 2 });
+        var workers = OptionRules.Positive(new Option<int>("--workers") { Description = "Threads decoding and augmenting images", DefaultValueFactory = _ => 2 });
         var threads = new Option<int>("--threads") { Description = "Threads for TorchSharp's kernels (0: its default)" };
         var device = DeviceOption.Create();
         var output = new Option<string>("--out") { Description = "Folder for last.pt, best.pt and metrics.jsonl", Required = true };
@@ -74,7 +74,7 @@ static class FinetuneCommand
             var valSet = result.GetValue(val) is { } valDirectory ? Dataset(valDirectory, "--val") : trainSet;
             if (!valSet.classes.SequenceEqual(trainSet.classes))
                 throw new ArgumentException($"--val {valSet.root} has the classes {string.Join(", ", valSet.classes)}; --data has {string.Join(", ", trainSet.classes)}. They must be the same.");
-            var (trainIndices, valIndices) = ReferenceEquals(valSet, trainSet) ? Split(trainSet.Count, split, seed_) : (null, null);
+            var (trainIndices, valIndices) = ReferenceEquals(valSet, trainSet) ? RandomSplit.Indices(trainSet.Count, split, seed_) : (null, null);
             var trainCount = trainIndices?.Count ?? trainSet.Count;
             var batch = result.GetValue(batchSize);
             if (batch > trainCount)
@@ -85,7 +85,8 @@ static class FinetuneCommand
             var on = DeviceOption.Resolve(result.GetValue(device)!);
             NativeAllocator.KeepFreedMemory();
             // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
-            var preset = Preset(result.GetValue(model.Model)!, result.GetValue(weights));
+            var architecture = result.GetValue(model.Model)!;
+            var preset = FineTuning.EvaluationPreset(architecture, result.GetValue(weights));
             var evalPreset = preset with
             {
                 crop_size = result.GetValue(cropSize) ?? preset.crop_size,
@@ -106,7 +107,14 @@ static class FinetuneCommand
             validation.Skipped += Warn;
 
             manual_seed((long)seed_);
-            using var network = Network(result, model, result.GetValue(weights), result.GetValue(freeze), trainSet.classes.Count);
+            var norm = result.GetValue(model.Norm)!;
+            if (result.GetValue(freeze) && result.GetResult(model.Norm) is { Implicit: false } && norm != "frozen-bn")
+                throw new ArgumentException($"--freeze-backbone freezes batch norm: it needs --norm frozen-bn, not {norm}.");
+            if (result.GetValue(freeze) && result.GetValue(weights) is null)
+                throw new ArgumentException("--freeze-backbone needs --weights: a randomly initialised backbone is not worth freezing.");
+            using var network = FineTuning.Prepare(architecture, trainSet.classes.Count, result.GetValue(weights), result.GetValue(freeze) ? "frozen-bn" : norm,
+                model.ReplaceStrideWithDilationOf(result), result.GetValue(model.ZeroInitResidual), result.GetValue(freeze));
+            var card = ModelCard.For(network, architecture, trainSet.classes, evalPreset, FineTuning.Origin(architecture, result.GetValue(weights)));
             var options = new TrainerOptions
             {
                 Epochs = result.GetValue(epochs),
@@ -125,11 +133,11 @@ static class FinetuneCommand
             if (resumeFrom is not null)
                 trainer.Resume(resumeFrom);
 
-            output_.WriteLine($"{result.GetValue(model.Model)} on {on}: {trainCount} training images, {validation.SampleCount} validation, {trainSet.classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {seed_}");
+            output_.WriteLine($"{architecture} on {on}: {trainCount} training images, {validation.SampleCount} validation, {trainSet.classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {seed_}");
             var outputDirectory = result.GetValue(output)!;
             var progress = new TrainingProgressDisplay(result.InvocationConfiguration.Error, terminal: !Console.IsErrorRedirected, options.Epochs);
             var results = new List<EpochResult>();
-            foreach (var epoch in trainer.Fit(train, validation, outputDirectory, trainSet.classes, progress))
+            foreach (var epoch in trainer.Fit(train, validation, outputDirectory, card, progress))
             {
                 results.Add(epoch);
                 output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -137,23 +145,12 @@ static class FinetuneCommand
             }
             if (results.Count > 0)
                 output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"done: best val top-1 {trainer.BestTop1:F2}%, {results.Average(r => r.Seconds):F1} s per epoch; weights in {Path.Combine(outputDirectory, "best.pt")} (classify and evaluate them with --model {result.GetValue(model.Model)} --crop-size {evalPreset.crop_size} --resize-size {evalPreset.resize_size})"));
+                    $"done: best val top-1 {trainer.BestTop1:F2}%, {results.Average(r => r.Seconds):F1} s per epoch; weights in {Path.Combine(outputDirectory, "best.pt")}, described by {ModelCard.PathFor(Path.Combine(outputDirectory, "best.pt"))}, which classify, evaluate and export read"));
             else
                 output_.WriteLine($"nothing to do: {resumeFrom} already finished epoch {trainer.Epoch} of {options.Epochs}.");
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>The evaluation preset of the weights training starts from, when they are torchvision's; else (224, 256).</summary>
-    static ImageClassification Preset(string architecture, string? weights)
-        => (weights is null ? null : PretrainedModel.Registered(architecture, weights))?.transforms
-           ?? new ImageClassification(crop_size: 224, resize_size: 256);
-
-    static Option<int> Positive(Option<int> option)
-    {
-        option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{option.Name} must be at least 1"); });
-        return option;
     }
 
     static ImageFolder Dataset(string directory, string option)
@@ -164,40 +161,5 @@ static class FinetuneCommand
         if (dataset.classes.Count < 2)
             throw new ArgumentException($"{option} {directory} has one class folder ({dataset.classes[0]}); a classifier needs at least two.");
         return dataset;
-    }
-
-    /// <summary>torch.utils.data.random_split's split: a seeded permutation, the first part for training.</summary>
-    static (IReadOnlyList<int> train, IReadOnlyList<int> validation) Split(int count, double fraction, ulong seed)
-    {
-        var validationCount = (int)Math.Round(count * fraction);
-        if (validationCount < 1 || validationCount >= count)
-            throw new ArgumentException($"--val-split {fraction} of {count} images leaves {count - validationCount} for training and {validationCount} for validation; both need at least one.");
-        using var generator = new Generator(seed);
-        using var permutation = randperm(count, generator: generator);
-        var order = permutation.data<long>().Select(i => (int)i).ToList();
-        return (order[..(count - validationCount)], order[(count - validationCount)..]);
-    }
-
-    /// <summary>The network to train: random, or pretrained with a new head when the class count differs; frozen as asked.</summary>
-    static ResNet Network(ParseResult result, ModelOptions model, string? weights, bool freeze, int classes)
-    {
-        var norm = result.GetValue(model.Norm)!;
-        if (freeze && weights is null)
-            throw new ArgumentException("--freeze-backbone needs --weights: a randomly initialised backbone is not worth freezing.");
-        if (freeze && result.GetResult(model.Norm) is { Implicit: false } && norm != "frozen-bn")
-            throw new ArgumentException($"--freeze-backbone freezes batch norm: it needs --norm frozen-bn, not {norm}.");
-        if (freeze)
-            norm = "frozen-bn";
-        if (weights is null)
-            return model.Build(result, num_classes: classes, norm: norm);
-
-        var network = PretrainedModel.Registered(result.GetValue(model.Model)!, weights) is { } registered
-            ? model.Build(result, weights: registered, norm: norm)
-            : PretrainedModel.WithCheckpoint(model.Build(result, num_classes: PretrainedModel.CheckpointClasses(weights), norm: norm), weights);
-        if (network.fc.out_features != classes)
-            FineTuning.ReplaceHead(network, classes);
-        if (freeze)
-            FineTuning.FreezeBackbone(network);
-        return network;
     }
 }

@@ -42,17 +42,12 @@ static class InfoCommand
         model.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        var x = randn(1, 3, size, size);
-        output.WriteLine($"  {"input",-8} {Shape(x)}");
-        x = model.maxpool.call(model.relu.call(model.bn1.call(model.conv1.call(x))));
-        output.WriteLine($"  {"stem",-8} {Shape(x)}");
-        foreach (var (stage, layer) in new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) })
-        {
-            x = layer.call(x);
+        using var extractor = torchvision.models.feature_extraction.create_feature_extractor(model,
+            new Dictionary<string, string> { ["maxpool"] = "stem", ["layer1"] = "layer1", ["layer2"] = "layer2", ["layer3"] = "layer3", ["layer4"] = "layer4", ["fc"] = "fc" });
+        var input = randn(1, 3, size, size);
+        output.WriteLine($"  {"input",-8} {Shape(input)}");
+        foreach (var (stage, x) in extractor.call(input))
             output.WriteLine($"  {stage,-8} {Shape(x)}");
-        }
-        x = model.fc.call(flatten(model.avgpool.call(x), 1));
-        output.WriteLine($"  {"fc",-8} {Shape(x)}");
         output.WriteLine($"1x1 convolutions on the CPU: {PointwiseConvolution.Kernel} ({PointwiseConvolution.Reason})");
     }
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using TorchVisionModels;
-using static TorchSharp.torch;
 
 namespace Inference.Commands;
 
@@ -33,9 +32,11 @@ sealed class ModelOptions
             weights: weights,
             num_classes: num_classes ?? result.GetValue(NumClasses),
             zero_init_residual: result.GetValue(ZeroInitResidual),
-            // An absent array option reads as empty, not null; null means torchvision's default.
-            replace_stride_with_dilation: result.GetValue(ReplaceStrideWithDilation) is { Length: > 0 } flags ? flags : null,
-            norm_layer: NormLayerOf(norm ?? result.GetValue(Norm)!));
+            replace_stride_with_dilation: ReplaceStrideWithDilationOf(result),
+            norm_layer: NormLayers.FromName(norm ?? result.GetValue(Norm)!));
+
+    /// <summary>The --replace-stride-with-dilation flags; null (torchvision's default) when absent, which reads as empty.</summary>
+    public bool[]? ReplaceStrideWithDilationOf(ParseResult result) => result.GetValue(ReplaceStrideWithDilation) is { Length: > 0 } flags ? flags : null;
 
     static Option<string> CreateNorm()
     {
@@ -44,16 +45,9 @@ sealed class ModelOptions
             Description = "Normalisation layer: bn (BatchNorm2d), frozen-bn (FrozenBatchNorm2d) or gn (GroupNorm, 32 groups)",
             DefaultValueFactory = _ => "bn",
         };
-        option.AcceptOnlyFromAmong("bn", "frozen-bn", "gn");
+        option.AcceptOnlyFromAmong([.. NormLayers.Names]);
         return option;
     }
-
-    static NormLayer? NormLayerOf(string norm) => norm switch
-    {
-        "frozen-bn" => c => new FrozenBatchNorm2d(c),
-        "gn" => c => nn.GroupNorm(32, c),
-        _ => null,
-    };
 
     static bool[]? ParseFlags(ArgumentResult result)
     {

@@ -7,14 +7,16 @@ namespace TorchVisionModels.Classification;
 /// <summary>
 /// The classic classification script as a class: decode, preprocess with the weights' preset, run the model in
 /// eval mode, softmax, top-k. Images go through in batches; a file that cannot be decoded is reported in its result
-/// and the rest of the batch still runs.
+/// and the rest of the batch still runs. <see cref="Load"/> makes one from a weights name or file, on the fastest
+/// measured backend; disposing it then disposes the model.
 /// </summary>
-public sealed class ImageClassifier
+public sealed class ImageClassifier : IDisposable
 {
     readonly nn.Module<Tensor, Tensor> model;
     readonly ImageClassification transforms;
     readonly IReadOnlyList<string> categories;
     readonly Device device;
+    readonly IDisposable[] owned = [];
 
     /// <summary>Puts <paramref name="model"/> in eval mode on <paramref name="device"/> (CPU by default).</summary>
     /// <param name="model">The network; its outputs are logits over <paramref name="categories"/>.</param>
@@ -30,6 +32,64 @@ public sealed class ImageClassifier
         model.to(this.device);
         model.eval();
     }
+
+    ImageClassifier(nn.Module<Tensor, Tensor> model, PretrainedModel pretrained, ImageClassification transforms, Device device, BackendChoice backend)
+        : this(model, transforms, pretrained.Categories, device)
+    {
+        Pretrained = pretrained;
+        Backend = backend;
+        owned = [model, pretrained];
+    }
+
+    /// <summary>
+    /// Loads <paramref name="weights"/> (see <see cref="PretrainedModel.Load"/>: torchvision's by name, a checkpoint
+    /// or an .onnx file) and runs it as <paramref name="options"/> say, by default on the fastest measured backend
+    /// (<see cref="BackendChoice.For"/>).
+    /// </summary>
+    /// <param name="architecture">The builder's name, e.g. resnet50; null for what the weights' model card says (see <see cref="PretrainedModel.Load"/>).</param>
+    /// <param name="weights">DEFAULT, a weights name such as IMAGENET1K_V2, or a file.</param>
+    /// <param name="options">Backend, device, type, preprocessing; null for the defaults.</param>
+    /// <param name="categoriesFile">The class names of a checkpoint, when not beside it.</param>
+    public static ImageClassifier Load(string? architecture, string weights, ClassifierOptions? options = null, string? categoriesFile = null)
+    {
+        options ??= new ClassifierOptions();
+        var device = options.Device ?? (cuda.is_available() ? CUDA : CPU);
+        var pretrained = PretrainedModel.Load(architecture, weights, categoriesFile, options.Progress);
+        try
+        {
+            var backend = pretrained.IsOnnx
+                ? BackendChoice.For(options.Backend == InferenceBackend.Torch
+                    ? throw new ArgumentException($"{weights} is an ONNX model: run it with the ONNX Runtime backend.")
+                    : InferenceBackend.OnnxRuntime, device, options.Dtype, options.Fast) with { Reason = "an .onnx file" }
+                : BackendChoice.For(options.Backend, device, options.Dtype, options.Fast);
+            var preset = options.Preprocessing?.Invoke(pretrained.Transforms) ?? pretrained.Transforms;
+            var runner = pretrained.Runner(backend.Backend, device, options.Dtype, options.Fast, options.Threads, preset.crop_size);
+            return new ImageClassifier(runner, pretrained, preset, device, backend);
+        }
+        catch
+        {
+            pretrained.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>What <see cref="Load"/> loaded: the weights, categories and preset; null when the model was given.</summary>
+    public PretrainedModel? Pretrained { get; }
+
+    /// <summary>The backend that runs the model and why; null when the model was given.</summary>
+    public BackendChoice? Backend { get; }
+
+    /// <summary>The module that computes the logits (TorchSharp, or ONNX Runtime behind a TorchSharp module).</summary>
+    public nn.Module<Tensor, Tensor> Model => model;
+
+    /// <summary>The preprocessing applied to each image.</summary>
+    public ImageClassification Transforms => transforms;
+
+    /// <summary>The class names, by output index.</summary>
+    public IReadOnlyList<string> Categories => categories;
+
+    /// <summary>The device the model runs on.</summary>
+    public Device Device => device;
 
     /// <summary>
     /// Classifies <paramref name="files"/>, <paramref name="batchSize"/> at a time, yielding results in order. The
@@ -102,17 +162,38 @@ public sealed class ImageClassifier
         if (decoded.Length > 0)
         {
             using var _ = inference_mode();
-            var logits = model.call(stack(decoded).to(device));
-            var (probabilities, indices) = nn.functional.softmax(logits, dim: 1).topk(topk, dim: 1);
-            var p = probabilities.cpu().data<float>().ToArray();
-            var k = indices.cpu().data<long>().ToArray();
-            for (var row = 0; row < decoded.Length; row++)
-                top.Add(Enumerable.Range(row * topk, topk).Select(i => new Prediction(categories[(int)k[i]], k[i], p[i])).ToArray());
+            top.AddRange(Top(model.call(stack(decoded).to(device)), topk));
         }
 
         var next = 0;
         return batch.files.Select((file, i) => batch.inputs[i].error is { } error
             ? new ClassificationResult(file, null, error, batch.inputs[i].internalError)
             : new ClassificationResult(file, top[next++], null)).ToArray();
+    }
+
+    /// <summary>The top <paramref name="topk"/> classes of one image's logits, computed as <see cref="Classify"/> computes them.</summary>
+    public IReadOnlyList<Prediction> TopK(float[] logits, int topk)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(topk, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(topk, categories.Count);
+        using var scope = NewDisposeScope();
+        return Top(tensor(logits).unsqueeze(0), topk)[0];
+    }
+
+    /// <summary>Softmax over each row of <paramref name="logits"/>, then its <paramref name="topk"/> most probable classes.</summary>
+    Prediction[][] Top(Tensor logits, int topk)
+    {
+        var (probabilities, indices) = nn.functional.softmax(logits.to(float32), dim: 1).topk(topk, dim: 1);
+        var p = probabilities.cpu().data<float>().ToArray();
+        var k = indices.cpu().data<long>().ToArray();
+        return [.. Enumerable.Range(0, (int)logits.shape[0])
+            .Select(row => Enumerable.Range(row * topk, topk).Select(i => new Prediction(categories[(int)k[i]], k[i], p[i])).ToArray())];
+    }
+
+    /// <summary>Disposes what <see cref="Load"/> made; a model given to the constructor stays the caller's.</summary>
+    public void Dispose()
+    {
+        foreach (var resource in owned)
+            resource.Dispose();
     }
 }

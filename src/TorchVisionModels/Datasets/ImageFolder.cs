@@ -7,8 +7,8 @@ namespace TorchVisionModels.Datasets;
 /// folder names sorted ordinally, <see cref="class_to_idx"/> numbers them in that order, and <see cref="samples"/>
 /// lists every image file as torchvision does (folders walked in sorted order, files sorted). Files with an
 /// extension torchvision lists but this library does not decode (.ppm, .pgm, .tif, .tiff) are left out and named in
-/// <see cref="skipped"/>. Symbolic links are followed, but each real folder is walked once (<see cref="FolderWalk"/>):
-/// links to a folder already walked, which torchvision would follow round a loop, are named in <see cref="repeated_folders"/>.
+/// <see cref="Skipped"/>. Symbolic links are followed, but each real folder is walked once (<see cref="FolderWalk"/>):
+/// links to a folder already walked, which torchvision would follow round a loop, are named in <see cref="RepeatedFolders"/>.
 /// </summary>
 public sealed class ImageFolder
 {
@@ -45,8 +45,8 @@ public sealed class ImageFolder
             throw new ArgumentException(
                 $"Image folder {root} has no image in class folder(s) {string.Join(", ", empty)}. Supported extensions are: {string.Join(", ", TorchvisionExtensions.Where(ImageFile.Extensions.Contains))}.");
         this.samples = samples;
-        this.skipped = skipped;
-        repeated_folders = repeated;
+        Skipped = skipped;
+        RepeatedFolders = repeated;
         targets = samples.Select(s => s.target).ToList();
     }
 
@@ -66,10 +66,10 @@ public sealed class ImageFolder
     public IReadOnlyList<int> targets { get; }
 
     /// <summary>Files torchvision would list that this library cannot decode; they are not in <see cref="samples"/>.</summary>
-    public IReadOnlyList<string> skipped { get; }
+    public IReadOnlyList<string> Skipped { get; }
 
     /// <summary>Symbolic links to folders already walked, not followed again.</summary>
-    public IReadOnlyList<string> repeated_folders { get; }
+    public IReadOnlyList<string> RepeatedFolders { get; }
 
     /// <summary>The number of samples.</summary>
     public int Count => samples.Count;

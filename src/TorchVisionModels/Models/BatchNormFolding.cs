@@ -19,7 +19,7 @@ static class BatchNormFolding
         FrozenBatchNorm2d frozen =>
             (frozen.get_buffer("weight")!, frozen.get_buffer("bias")!, frozen.get_buffer("running_mean")!, frozen.get_buffer("running_var")!, frozen.eps),
         _ => throw new NotSupportedException(
-            $"{name} is a {norm.GetType().Name}, which cannot be folded or exported: that works for BatchNorm2d (with running statistics) and FrozenBatchNorm2d."),
+            $"{name} is a {norm.GetType().Name}, which the fast path and the ONNX exporter do not know: they take BatchNorm2d (with running statistics), FrozenBatchNorm2d and GroupNorm."),
     };
 
     /// <summary>The folded convolution's weight and bias, float32, on the convolution's device.</summary>

@@ -1,4 +1,3 @@
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
@@ -15,11 +14,18 @@ namespace TorchVisionModels;
 /// </summary>
 public sealed class FusedResNet : nn.Module<Tensor, Tensor>
 {
-    /// <summary>A convolution with its folded norm layer; a pointwise one (1x1, unpadded, ungrouped) runs through <see cref="PointwiseConvolution"/>.</summary>
-    sealed record Conv(Tensor weight, Tensor bias, long[] stride, long[] padding, long[] dilation, long groups)
+    /// <summary>
+    /// A convolution with its folded norm layer, or with its GroupNorm after it (<paramref name="groupNorm"/>), which
+    /// depends on the input and cannot be folded; a pointwise one (1x1, unpadded, ungrouped) runs through
+    /// <see cref="PointwiseConvolution"/>.
+    /// </summary>
+    sealed record Conv(Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups, GroupNormCopy? groupNorm = null)
     {
         public bool pointwise { get; } = weight.shape[2] == 1 && weight.shape[3] == 1 && padding.All(p => p == 0) && groups == 1;
     }
+
+    /// <summary>A GroupNorm's groups, eps and its own copies of the affine parameters.</summary>
+    sealed record GroupNormCopy(long groups, Tensor? weight, Tensor? bias, double eps);
 
     /// <summary>A residual block: its convolutions in order, and the downsampling one.</summary>
     sealed record Block(Conv[] convs, Conv? downsample);
@@ -38,7 +44,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     /// <param name="model">The network.</param>
     /// <param name="channelsLast">Run in NHWC layout (faster on CPU with oneDNN); false keeps NCHW.</param>
     /// <param name="dtype">Compute in float32 (default), bfloat16 or float16. Folding is done in float64 first, then rounded once.</param>
-    /// <exception cref="NotSupportedException">A norm layer cannot be folded (GroupNorm, custom), or a block is not BasicBlock/Bottleneck.</exception>
+    /// <exception cref="NotSupportedException">A norm layer is not BatchNorm2d, FrozenBatchNorm2d or GroupNorm, or a block is not BasicBlock/Bottleneck.</exception>
     /// <exception cref="ArgumentException"><paramref name="dtype"/> is not a floating-point type of 16 or 32 bits.</exception>
     public FusedResNet(ResNet model, bool channelsLast = true, ScalarType dtype = ScalarType.Float32) : base(nameof(FusedResNet))
     {
@@ -46,11 +52,10 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"FusedResNet computes in float32, bfloat16 or float16, not {dtype}.", nameof(dtype));
         this.channelsLast = channelsLast;
         this.dtype = dtype;
-        stem = Fold(model.conv1, model.bn1, "bn1");
+        var structure = ResNetStructure.Of(model);
+        stem = Fold(structure.Stem);
         maxpool = (model.maxpool.kernel_size, model.maxpool.stride ?? model.maxpool.kernel_size, model.maxpool.padding ?? [0, 0]);
-        blocks = new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) }
-            .SelectMany(stage => stage.Item2.named_children().Select(child => Fold(child.module, $"{stage.Item1}.{child.name}")))
-            .ToArray();
+        blocks = structure.Blocks.Select(b => new Block([.. b.Branch.Select(Fold)], b.Downsample is { } d ? Fold(d) : null)).ToArray();
         using (no_grad())
         {
             fcWeight = model.fc.weight!.detach().to(dtype, copy: true).DetachFromDisposeScope();
@@ -58,35 +63,41 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         }
     }
 
-    Conv Fold(Convolution conv, nn.Module norm, string name)
+    Conv Fold(ConvNorm pair)
     {
         using var scope = NewDisposeScope();
-        var (weight, bias) = BatchNormFolding.Fold(conv, norm, name);
-        // The folded tensors are this scope's own: casting to the dtype (or aliasing, when it already is) keeps them past it.
-        weight = channelsLast ? ToChannelsLast(weight.to(dtype)) : weight.to(dtype);
-        return new Conv(weight.DetachFromDisposeScope(), bias.to(dtype).DetachFromDisposeScope(), conv.stride, conv.padding!, conv.dilation, conv.groups);
+        using var _ = no_grad();
+        var conv = pair.Conv;
+        if (pair.Norm is GroupNorm gn)
+        {
+            // Kept as it is: the convolution's own weights, then the GroupNorm on its output.
+            var norm = new GroupNormCopy(gn.num_groups, Own(gn.weight), Own(gn.bias), gn.eps);
+            return new Conv(OwnWeight(conv.weight!), Own(conv.bias), conv.stride, conv.padding!, conv.dilation, conv.groups, norm);
+        }
+        var (weight, bias) = BatchNormFolding.Fold(conv, pair.Norm, pair.NormName);
+        return new Conv(OwnWeight(weight), Own(bias), conv.stride, conv.padding!, conv.dilation, conv.groups);
     }
 
-    Block Fold(nn.Module block, string name) => block switch
+    /// <summary>This module's own copy of a convolution weight, in its dtype and layout.</summary>
+    Tensor OwnWeight(Tensor weight)
     {
-        BasicBlock b => new Block([Fold(b.conv1, b.bn1, $"{name}.bn1"), Fold(b.conv2, b.bn2, $"{name}.bn2")], Downsample(b.downsample, name)),
-        Bottleneck b => new Block([Fold(b.conv1, b.bn1, $"{name}.bn1"), Fold(b.conv2, b.bn2, $"{name}.bn2"), Fold(b.conv3, b.bn3, $"{name}.bn3")], Downsample(b.downsample, name)),
-        _ => throw new NotSupportedException($"{name} is a {block.GetType().Name}; FusedResNet knows BasicBlock and Bottleneck."),
-    };
+        var copy = weight.detach().to(dtype, copy: true);
+        return (channelsLast ? ToChannelsLast(copy) : copy).DetachFromDisposeScope();
+    }
 
-    Conv? Downsample(nn.Module<Tensor, Tensor>? downsample, string name) => downsample switch
-    {
-        null => null,
-        Sequential { Count: 2 } d when d[0] is Convolution conv => Fold(conv, (nn.Module)d[1], $"{name}.downsample.1"),
-        _ => throw new NotSupportedException($"{name}.downsample is not a 1x1 convolution and a norm layer; FusedResNet cannot fold it."),
-    };
+    /// <summary>This module's own copy of a tensor, in its dtype.</summary>
+    Tensor? Own(Tensor? tensor) => tensor?.detach().to(dtype, copy: true).DetachFromDisposeScope();
 
     /// <summary>The same memory, NHWC strides: what PyTorch's <c>to(memory_format=torch.channels_last)</c> gives.</summary>
     static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
-    static Tensor Apply(Conv c, Tensor x) => c.pointwise
-        ? PointwiseConvolution.conv2d(x, c.weight, c.bias, c.stride)
-        : F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
+    static Tensor Apply(Conv c, Tensor x)
+    {
+        var y = c.pointwise
+            ? PointwiseConvolution.conv2d(x, c.weight, c.bias, c.stride)
+            : F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
+        return c.groupNorm is { } gn ? F.group_norm(y, gn.groups, gn.weight, gn.bias, gn.eps) : y;
+    }
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
@@ -126,7 +137,9 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
             foreach (var c in blocks.SelectMany(b => b.convs.Append(b.downsample)).Append(stem).OfType<Conv>())
             {
                 c.weight.Dispose();
-                c.bias.Dispose();
+                c.bias?.Dispose();
+                c.groupNorm?.weight?.Dispose();
+                c.groupNorm?.bias?.Dispose();
             }
             fcWeight.Dispose();
             fcBias.Dispose();

@@ -15,8 +15,6 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     readonly NormLayer _norm_layer;
     long inplanes;
     long dilation;
-    readonly long groups;
-    readonly long base_width;
 
 #pragma warning disable CS1591 // The fields are torchvision's attributes, documented there.
     public readonly Conv2d conv1;
@@ -28,6 +26,8 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     public readonly Sequential layer3;
     public readonly Sequential layer4;
     public readonly AdaptiveAvgPool2d avgpool;
+    public readonly long groups;
+    public readonly long base_width;
 #pragma warning restore CS1591
 
     [ComponentName(Name = nameof(fc))]

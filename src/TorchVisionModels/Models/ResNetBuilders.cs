@@ -82,7 +82,7 @@ public static partial class torchvision
 
             if (weights is not null)
             {
-                var file = weights.get_file(progress);
+                var file = weights.GetFile(progress);
                 try
                 {
                     model.load_state_dict(file);

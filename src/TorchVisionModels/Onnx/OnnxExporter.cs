@@ -8,7 +8,9 @@ namespace TorchVisionModels.Onnx;
 /// <summary>
 /// Exports a <see cref="ResNet"/> (any builder, any option, a fine-tuned head) to ONNX with its eval-mode
 /// semantics: Conv, BatchNormalization (or folded into the convolutions), Relu, MaxPool, Add, GlobalAveragePool,
-/// Flatten and Gemm, the weights as initializers, a dynamic batch and image size. Written with OnnxSharp's ONNX
+/// Flatten and Gemm, the weights as initializers, a dynamic batch and image size. GroupNorm, which opset 18 names
+/// but runtimes of opsets 13-17 lack, is written as Reshape, InstanceNormalization over the groups, Reshape, Mul
+/// and Add, which every runtime has. Written with OnnxSharp's ONNX
 /// protobuf classes: no Python involved.
 /// </summary>
 public static class OnnxExporter
@@ -26,7 +28,7 @@ public static class OnnxExporter
     /// <param name="opset">The ONNX opset, 13 to 17 (17 is the newest Debian's onnx checker knows).</param>
     /// <param name="metadata">Written into the model's metadata_props: architecture, categories, preprocessing, ...</param>
     /// <param name="inputSize">Fix the input's height and width (the batch stays dynamic), as torch.onnx.export does by default: ONNX Runtime plans a fixed-size graph better (measured: ResNet-50 batch 8 about 10% faster). Null leaves them dynamic.</param>
-    /// <exception cref="NotSupportedException">A module has no ONNX equivalent here (a GroupNorm or custom norm layer, a custom block); the message names it.</exception>
+    /// <exception cref="NotSupportedException">A module has no ONNX equivalent here (a custom norm layer or block); the message names it.</exception>
     public static void Export(ResNet model, string path, bool foldBatchNorm = false, int opset = 17, IReadOnlyDictionary<string, string>? metadata = null,
         (long height, long width)? inputSize = null)
     {
@@ -44,14 +46,12 @@ public static class OnnxExporter
         using (no_grad())
         using (NewDisposeScope())
         {
-            var x = graph.ConvNorm(InputName, model.conv1, model.bn1, "conv1", "bn1");
+            var structure = ResNetStructure.Of(model);
+            var x = graph.ConvNorm(InputName, structure.Stem);
             x = graph.Relu(x, "relu");
-            x = graph.MaxPool(x, model.maxpool, "maxpool");
-            foreach (var (stage, layer) in new[] { ("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3), ("layer4", model.layer4) })
-            {
-                foreach (var (index, block) in layer.named_children())
-                    x = graph.Block(x, block, $"{stage}.{index}");
-            }
+            x = graph.MaxPool(x, structure.MaxPool, "maxpool");
+            foreach (var block in structure.Blocks)
+                x = graph.Block(x, block);
             x = graph.Node("GlobalAveragePool", [x], "avgpool");
             x = graph.Node("Flatten", [x], "flatten", GraphBuilder.Int("axis", 1));
             graph.Gemm(x, model.fc, "fc", OutputName);
@@ -75,50 +75,66 @@ public static class OnnxExporter
     {
         readonly GraphProto graph = new() { Name = "resnet" };
 
-        public string Block(string x, nn.Module block, string name) => block switch
+        /// <summary>The branch (Conv, norm, Relu between), the shortcut, Add, Relu.</summary>
+        public string Block(string x, ResidualBlock block)
         {
-            BasicBlock b => Residual(x, b.downsample, name,
-                Relu(ConvNorm(x, b.conv1, b.bn1, $"{name}.conv1", $"{name}.bn1"), $"{name}.relu1") is var h
-                    ? ConvNorm(h, b.conv2, b.bn2, $"{name}.conv2", $"{name}.bn2") : h),
-            Bottleneck b => Residual(x, b.downsample, name,
-                ConvNorm(
-                    Relu(ConvNorm(Relu(ConvNorm(x, b.conv1, b.bn1, $"{name}.conv1", $"{name}.bn1"), $"{name}.relu1"),
-                        b.conv2, b.bn2, $"{name}.conv2", $"{name}.bn2"), $"{name}.relu2"),
-                    b.conv3, b.bn3, $"{name}.conv3", $"{name}.bn3")),
-            _ => throw new NotSupportedException($"{name} is a {block.GetType().Name}; the ONNX exporter knows BasicBlock and Bottleneck."),
-        };
-
-        string Residual(string x, nn.Module<Tensor, Tensor>? downsample, string name, string branch)
-        {
-            var identity = x;
-            if (downsample is Sequential { Count: 2 } d && d[0] is Convolution conv)
-                identity = ConvNorm(x, conv, (nn.Module)d[1], $"{name}.downsample.0", $"{name}.downsample.1");
-            else if (downsample is not null)
-                throw new NotSupportedException($"{name}.downsample is not a 1x1 convolution and a norm layer; the ONNX exporter cannot write it.");
-            return Relu(Node("Add", [branch, identity], $"{name}.add"), $"{name}.relu");
+            var branch = x;
+            for (var i = 0; i < block.Branch.Count; i++)
+            {
+                branch = ConvNorm(branch, block.Branch[i]);
+                if (i < block.Branch.Count - 1)
+                    branch = Relu(branch, $"{block.Name}.relu{i + 1}");
+            }
+            var identity = block.Downsample is { } downsample ? ConvNorm(x, downsample) : x;
+            return Relu(Node("Add", [branch, identity], $"{block.Name}.add"), $"{block.Name}.relu");
         }
 
-        public string ConvNorm(string x, Convolution conv, nn.Module norm, string convName, string normName)
+        public string ConvNorm(string x, ConvNorm pair)
         {
+            var (conv, norm, convName, normName) = (pair.Conv, pair.Norm, pair.ConvName, pair.NormName);
+            if (norm is GroupNorm gn)
+                return GroupNormalization(Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach()), gn, normName);
             if (fold)
             {
                 var (w, b) = BatchNormFolding.Fold(conv, norm, normName);
-                return Conv(x, conv, convName, Initializer($"{convName}.weight", w), Initializer($"{convName}.bias", b));
+                return Conv(x, conv, convName, w, b);
             }
             var (scale, shift, mean, variance, eps) = BatchNormFolding.Parameters(norm, normName);
-            var bias = conv.bias?.detach();
-            var y = Conv(x, conv, convName, Initializer($"{convName}.weight", conv.weight!.detach()), bias is null ? null : Initializer($"{convName}.bias", bias));
+            var y = Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach());
             return Node("BatchNormalization",
                 [y, Initializer($"{normName}.weight", scale), Initializer($"{normName}.bias", shift),
                  Initializer($"{normName}.running_mean", mean), Initializer($"{normName}.running_var", variance)],
                 normName, Float("epsilon", (float)eps));
         }
 
-        string Conv(string x, Convolution conv, string name, string weight, string? bias)
+        /// <summary>
+        /// GroupNorm as ops of every opset: [N, C, H, W] reshaped to [N, G, C/G*H*W], InstanceNormalization (unit
+        /// scale, zero shift) normalises each group, reshaped back, then the per-channel affine as Mul and Add.
+        /// </summary>
+        string GroupNormalization(string x, GroupNorm gn, string name)
         {
-            var k = conv.kernel_size;
-            return Node("Conv", bias is null ? [x, weight] : [x, weight, bias], name,
-                Ints("kernel_shape", k), Ints("strides", conv.stride), Ints("dilations", conv.dilation),
+            var groups = gn.num_groups;
+            using var unitScale = ones(groups);
+            using var zeroShift = zeros(groups);
+            var grouped = Node("Reshape", [x, Constant($"{name}.grouped_shape", [0, groups, -1])], $"{name}.group");
+            var normalised = Node("InstanceNormalization", [grouped, Initializer($"{name}.unit_scale", unitScale), Initializer($"{name}.zero_shift", zeroShift)],
+                $"{name}.normalise", Float("epsilon", (float)gn.eps));
+            var shape = Node("Shape", [x], $"{name}.shape");
+            var y = Node("Reshape", [normalised, shape], $"{name}.ungroup");
+            if (gn.weight is { } weight)
+                y = Node("Mul", [y, Initializer($"{name}.weight", weight.detach().view(-1, 1, 1))], $"{name}.scale");
+            if (gn.bias is { } bias)
+                y = Node("Add", [y, Initializer($"{name}.bias", bias.detach().view(-1, 1, 1))], $"{name}.shift");
+            return y;
+        }
+
+        string Conv(string x, Convolution conv, string name, Tensor weight, Tensor? bias)
+        {
+            var inputs = bias is null
+                ? new[] { x, Initializer($"{name}.weight", weight) }
+                : [x, Initializer($"{name}.weight", weight), Initializer($"{name}.bias", bias)];
+            return Node("Conv", inputs, name,
+                Ints("kernel_shape", conv.kernel_size), Ints("strides", conv.stride), Ints("dilations", conv.dilation),
                 Ints("pads", [.. conv.padding!, .. conv.padding!]), Int("group", conv.groups));
         }
 
@@ -146,6 +162,16 @@ public static class OnnxExporter
             node.Attribute.AddRange(attributes);
             graph.Node.Add(node);
             return output;
+        }
+
+        /// <summary>An int64 initializer, for shapes.</summary>
+        string Constant(string name, long[] values)
+        {
+            var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+            proto.Dims.Add(values.Length);
+            proto.Int64Data.AddRange(values);
+            graph.Initializer.Add(proto);
+            return name;
         }
 
         string Initializer(string name, Tensor tensor)

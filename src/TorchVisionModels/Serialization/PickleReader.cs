@@ -181,7 +181,9 @@ sealed class PickleReader(Stream stream, Func<object?, object?> persistentLoad, 
         return line.ToString();
     }
 
+#pragma warning disable CA1859 // It returns a boxed long or a BigInteger: the analyzer sees only the BigInteger.
     object Long(int length)
+#pragma warning restore CA1859
     {
         var value = new BigInteger(Bytes(length), isUnsigned: false, isBigEndian: false);
         // The cast to object matters: "? (long)value : value" would convert the long back to BigInteger.

@@ -1,4 +1,6 @@
 using TorchSharp.Modules;
+using TorchVisionModels.Classification;
+using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Training;
@@ -9,6 +11,51 @@ namespace TorchVisionModels.Training;
 /// </summary>
 public static class FineTuning
 {
+    /// <summary>
+    /// The network to train for <paramref name="num_classes"/> classes: <paramref name="architecture"/> with random
+    /// weights, or with <paramref name="weights"/> (torchvision's by name, or a checkpoint file, with its card if it has
+    /// one) and a new head when their class count differs; with <paramref name="freezeBackbone"/>, FrozenBatchNorm2d
+    /// and only the head trainable. The builder options are torchvision's.
+    /// </summary>
+    /// <exception cref="ArgumentException">A frozen backbone without weights, or with a norm layer other than frozen-bn; weights that are neither known nor a file.</exception>
+    public static ResNet Prepare(string architecture, long num_classes, string? weights = null, string norm_layer = "bn",
+        IReadOnlyList<bool>? replace_stride_with_dilation = null, bool zero_init_residual = false, bool freezeBackbone = false, bool progress = true)
+    {
+        if (freezeBackbone && weights is null)
+            throw new ArgumentException("Freezing the backbone needs pretrained weights: a randomly initialised backbone is not worth freezing.");
+        if (freezeBackbone && norm_layer != "frozen-bn")
+            throw new ArgumentException($"Freezing the backbone freezes batch norm: it needs the frozen-bn norm layer, not {norm_layer}.");
+        var builder = torchvision.models.get_model_builder(architecture);
+        var norm = NormLayers.FromName(norm_layer);
+        ResNet Build(Weights? pretrained = null, long? classes = null) => builder(weights: pretrained, progress: progress, num_classes: classes,
+            zero_init_residual: zero_init_residual, replace_stride_with_dilation: replace_stride_with_dilation, norm_layer: norm);
+        if (weights is null)
+            return Build(classes: num_classes);
+
+        var model = PretrainedModel.Registered(architecture, weights) is { } registered
+            ? Build(registered)
+            : PretrainedModel.WithCheckpoint(Build(classes: PretrainedModel.CheckpointClasses(weights)), weights);
+        if (model.fc.out_features != num_classes)
+            ReplaceHead(model, num_classes);
+        if (freezeBackbone)
+            FreezeBackbone(model);
+        return model;
+    }
+
+    /// <summary>
+    /// The evaluation preprocessing of the weights training starts from, as torchvision's reference uses: their
+    /// preset when they are torchvision's or have a card; else resize 256, crop 224.
+    /// </summary>
+    public static ImageClassification EvaluationPreset(string architecture, string? weights)
+        => weights is null ? new ImageClassification(crop_size: 224, resize_size: 256)
+            : File.Exists(weights) ? ModelCard.Beside(weights)?.Transforms.ToPreset() ?? new ImageClassification(crop_size: 224, resize_size: 256)
+            : PretrainedModel.Registered(architecture, weights)!.transforms;
+
+    /// <summary>Where the weights of a fine-tuned model came from, for its card.</summary>
+    public static string Origin(string architecture, string? weights)
+        => weights is null ? $"{architecture} trained from scratch"
+            : $"{architecture} fine-tuned from {(File.Exists(weights) ? Path.GetFileName(weights) : PretrainedModel.Registered(architecture, weights)!.ToString())}";
+
     /// <summary>
     /// Replaces <c>fc</c> with a freshly initialised <c>nn.Linear(fc.in_features, num_classes)</c> on the model's
     /// device and dtype: PyTorch's <c>model.fc = nn.Linear(model.fc.in_features, num_classes)</c>.

@@ -14,7 +14,7 @@ namespace TorchVisionModels.Training;
 /// label smoothing), SGD or AdamW, a learning rate set at every optimizer step, gradient accumulation, and top-1 /
 /// top-5 on a validation set after each epoch. <see cref="Fit"/> keeps its output folder current after every epoch:
 /// <c>last.pt</c> (a resumable <see cref="TrainingCheckpoint"/>), <c>best.pt</c> (the weights with the best
-/// validation top-1, a plain state dict), a <c>.categories.json</c> beside each, and <c>metrics.jsonl</c>.
+/// validation top-1, a plain state dict), a model card beside each (<c>best.card.json</c>, <c>last.card.json</c>), and <c>metrics.jsonl</c>.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -86,39 +86,39 @@ public sealed class Trainer : IDisposable
     /// </summary>
     /// <param name="train">The training batches (shuffled, augmented).</param>
     /// <param name="validation">The validation batches, or null.</param>
-    /// <param name="output_directory">Where the checkpoints and metrics go; created if missing.</param>
-    /// <param name="classes">The class names, written beside each checkpoint for <c>classify</c>.</param>
+    /// <param name="outputDirectory">Where the checkpoints and metrics go; created if missing.</param>
+    /// <param name="card">The model's card (architecture, options, class names, preprocessing), written beside each checkpoint for <c>classify</c>.</param>
     /// <param name="progress">Told after every batch.</param>
     /// <returns>The epochs, as they finish.</returns>
-    public IEnumerable<EpochResult> Fit(ImageFolderLoader train, ImageFolderLoader? validation, string output_directory, IReadOnlyList<string> classes,
+    public IEnumerable<EpochResult> Fit(ImageFolderLoader train, ImageFolderLoader? validation, string outputDirectory, ModelCard card,
         IProgress<TrainingProgress>? progress = null)
     {
-        Directory.CreateDirectory(output_directory);
+        Directory.CreateDirectory(outputDirectory);
         var stepsPerEpoch = (train.Count + Options.AccumulationSteps - 1) / Options.AccumulationSteps;
         ILearningRateSchedule schedule = Options.Schedule == ScheduleKind.Step
             ? new StepSchedule((long)Options.StepEpochs * stepsPerEpoch)
             : new CosineSchedule((long)Options.Epochs * stepsPerEpoch, (long)Options.WarmupEpochs * stepsPerEpoch);
-        var metrics = Path.Combine(output_directory, "metrics.jsonl");
+        var metrics = Path.Combine(outputDirectory, "metrics.jsonl");
         KeepMetricsUpTo(metrics, Epoch);
 
         while (Epoch < Options.Epochs)
         {
             var (loss, seconds, images) = TrainEpoch(train, schedule, progress);
-            var evaluation = validation is null ? null : Evaluation.Evaluate(model, validation, classes.Count, device);
+            var evaluation = validation is null ? null : Evaluation.Evaluate(model, validation, card.Categories.Count, device);
             var isBest = evaluation is not null && evaluation.Top1 > BestTop1;
             if (isBest)
             {
                 BestTop1 = evaluation!.Top1;
-                model.save_state_dict(Path.Combine(output_directory, "best.pt"));
-                WriteCategories(Path.Combine(output_directory, "best.categories.json"), classes);
+                model.save_state_dict(Path.Combine(outputDirectory, "best.pt"));
+                card.WriteBeside(Path.Combine(outputDirectory, "best.pt"));
             }
-            TrainingCheckpoint.Save(Path.Combine(output_directory, "last.pt"), model, Optimizer, Epoch, new Dictionary<string, string>
+            TrainingCheckpoint.Save(Path.Combine(outputDirectory, "last.pt"), model, Optimizer, Epoch, new Dictionary<string, string>
             {
                 ["step"] = Step.ToString(CultureInfo.InvariantCulture),
                 ["best_top1"] = BestTop1.ToString("R", CultureInfo.InvariantCulture),
                 ["seed"] = train.seed.ToString(CultureInfo.InvariantCulture),
             });
-            WriteCategories(Path.Combine(output_directory, "last.categories.json"), classes);
+            card.WriteBeside(Path.Combine(outputDirectory, "last.pt"));
 
             var result = new EpochResult(Epoch, loss, Optimizer.ParamGroups.First().LearningRate, seconds, images / seconds, evaluation, isBest);
             File.AppendAllLines(metrics, [JsonSerializer.Serialize(new
@@ -175,9 +175,6 @@ public sealed class Trainer : IDisposable
         }
         Step++;
     }
-
-    static void WriteCategories(string path, IReadOnlyList<string> classes)
-        => StateDictFiles.WriteAtomically(path, stream => JsonSerializer.Serialize(stream, classes));
 
     /// <summary>A resumed run continues the metrics file from its checkpoint's epoch, dropping lines of epochs it will redo.</summary>
     static void KeepMetricsUpTo(string path, long epoch)

@@ -38,12 +38,7 @@ public static class ImageFile
         try
         {
             using var stream = File.OpenRead(path);
-            if (Jpeg.Is(stream))
-                return Jpeg.Decode(path, stream, applyExifOrientation);
-            // Before ImageSharp reads the header, which inflates text chunks whole.
-            if (PngCompressedChunks.FirstTooLarge(stream) is { } chunk)
-                throw new ImageFileException($"{path} has a PNG {chunk} chunk that decompresses to more than 1 MB: a decompression bomb, which Pillow refuses too. Re-save the image without its metadata.");
-            return DecodeWithImageSharp(path, stream, applyExifOrientation);
+            return Load(stream, path, applyExifOrientation);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -53,6 +48,21 @@ public static class ImageFile
         {
             throw new ImageFileException($"{path} cannot be read: {e.Message.TrimEnd('.')}.", e);
         }
+    }
+
+    /// <summary>Decodes an image held in <paramref name="stream"/> (an upload, say) to RGB, with the same checks as a file.</summary>
+    /// <param name="stream">The image's bytes; it must be seekable (a truncated file is told by its end).</param>
+    /// <param name="name">What to call the image in messages.</param>
+    /// <param name="applyExifOrientation">Rotate and flip as the EXIF orientation says.</param>
+    /// <exception cref="ImageFileException">It is not a supported image, corrupt, or too large; the message names it.</exception>
+    public static RgbImage Load(Stream stream, string name, bool applyExifOrientation = false)
+    {
+        if (Jpeg.Is(stream))
+            return Jpeg.Decode(name, stream, applyExifOrientation);
+        // Before ImageSharp reads the header, which inflates text chunks whole.
+        if (PngCompressedChunks.FirstTooLarge(stream) is { } chunk)
+            throw new ImageFileException($"{name} has a PNG {chunk} chunk that decompresses to more than 1 MB: a decompression bomb, which Pillow refuses too. Re-save the image without its metadata.");
+        return DecodeWithImageSharp(name, stream, applyExifOrientation);
     }
 
     static RgbImage DecodeWithImageSharp(string path, Stream stream, bool applyExifOrientation)

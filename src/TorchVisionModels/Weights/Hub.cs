@@ -11,7 +11,7 @@ namespace TorchVisionModels;
 public static partial class Hub
 {
     /// <summary>torch.hub.get_dir(): <c>$TORCH_HOME/hub</c>, where TORCH_HOME defaults to <c>$XDG_CACHE_HOME/torch</c> or <c>~/.cache/torch</c>.</summary>
-    public static string GetDir()
+    public static string get_dir()
     {
         var torchHome = Environment.GetEnvironmentVariable("TORCH_HOME") is { Length: > 0 } home ? home
             : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } cache ? cache
@@ -20,7 +20,7 @@ public static partial class Hub
     }
 
     /// <summary>
-    /// The local copy of <paramref name="url"/> in <paramref name="modelDir"/> (default <c>GetDir()/checkpoints</c>),
+    /// The local copy of <paramref name="url"/> in <paramref name="modelDir"/> (default <c>get_dir()/checkpoints</c>),
     /// downloaded first if missing, like torch.hub.load_state_dict_from_url. The download goes to a temporary file
     /// that is renamed only when complete (and, with <paramref name="checkHash"/>, only when its SHA-256 starts with
     /// the hex digits after the last '-' of the file name), so a failed, stalled or interrupted download, or one
@@ -40,7 +40,7 @@ public static partial class Hub
         TimeSpan? readTimeout = null)
     {
         var timeout = readTimeout ?? DefaultReadTimeout;
-        modelDir ??= Path.Combine(GetDir(), "checkpoints");
+        modelDir ??= Path.Combine(get_dir(), "checkpoints");
         var fileName = Path.GetFileName(new Uri(url).AbsolutePath);
         var destination = Path.Combine(modelDir, fileName);
         if (File.Exists(destination))
@@ -137,6 +137,7 @@ public static partial class Hub
     sealed class ProgressBar(string name, long? total)
     {
         long lastDrawn = -1;
+        bool drawn;
 
         public void Report(long received)
         {
@@ -147,9 +148,15 @@ public static partial class Hub
             var amount = total is { } t ? $"{received / 1048576.0:F1}/{t / 1048576.0:F1} MB" : $"{received / 1048576.0:F1} MB";
             var bar = percent >= 0 ? $"[{new string('#', percent / 5),-20}] {percent,3}% " : "";
             Console.Error.Write($"\r{name} {bar}{amount}");
+            drawn = true;
         }
 
-        public void Done() => Console.Error.WriteLine();
+        /// <summary>Ends the bar's line, if one was drawn.</summary>
+        public void Done()
+        {
+            if (drawn)
+                Console.Error.WriteLine();
+        }
     }
 }
 

@@ -43,18 +43,18 @@ public abstract class Weights
     public WeightsMeta meta { get; }
 
     /// <summary>The checkpoint's file name, which torch.hub's cache uses too: it ends in a prefix of its SHA-256.</summary>
-    public string file_name => Path.GetFileName(new Uri(url).AbsolutePath);
+    public string FileName => Path.GetFileName(new Uri(url).AbsolutePath);
 
     /// <summary>
     /// The checkpoint's local path: torch.hub's cached copy (shared with PyTorch), downloaded first if missing and
     /// checked against the hash prefix in its name.
     /// </summary>
-    public string get_file(bool progress = true) => Hub.DownloadCached(url, progress: progress);
+    public string GetFile(bool progress = true) => Hub.DownloadCached(url, progress: progress);
 
     /// <summary>"ResNet50_Weights.IMAGENET1K_V2", as torchvision prints it.</summary>
     public override string ToString() => $"{GetType().Name}.{name}";
 
-    static IReadOnlyList<string> ReadCategories()
+    static string[] ReadCategories()
     {
         using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("imagenet_categories.txt")!;
         using var reader = new StreamReader(stream);

@@ -82,7 +82,7 @@ public class ClassifyCommandTests
             Assert.Equal(0, CliRunner.Run("export", "--model", "resnet18", "--weights", Weights, "--out", path).exitCode);
             var (exitCode, _, error) = CliRunner.Run("classify", "--weights", path, "--crop-size", "32", Path.Combine(Fixtures.Samples, "cat.png"));
             Assert.Equal(2, exitCode);
-            Assert.Equal($"error: {path} was exported for 224x224 images, not the 32x32 that --crop-size asks for: classify with its own crop size, or export it with --dynamic-size.", error.Trim());
+            Assert.Equal($"error: {path} was exported for 224x224 images, not the 32x32 crop asked for: classify with its own crop size, or export it with --dynamic-size.", error.Trim());
         }
         finally
         {
@@ -119,6 +119,14 @@ public class ClassifyCommandTests
         Assert.Equal([file], Directory.GetFiles(cache));
         Assert.True(new FileInfo(file).Length > 1 << 20, "the broken file was exported again");
     });
+
+    [Fact]
+    public void VerboseSaysWhichBackendRanAndWhy()
+    {
+        var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--verbose", Path.Combine(Fixtures.Samples, "cat.png"));
+        Assert.True(exitCode == 0, error);
+        Assert.Equal("forward_resnet18.weights.pt on cpu, backend onnxruntime (auto: the fastest measured for float32 on the CPU)", error.Trim());
+    }
 
     static void AssertPyTorchsTop5(params string[] options) => AssertModelsTop5("resnet18", options);
 

@@ -24,7 +24,7 @@ public class FinetuneCommandTests : IDisposable
         Assert.True(exitCode == 0, error);
         Assert.StartsWith("resnet18 on cpu: 200 training images, 200 validation, 10 classes; epochs 1..2, seed 0", output);
         Assert.Contains("epoch 2/2  loss ", output);
-        Assert.Contains($"weights in {Out("run/best.pt")} (classify and evaluate them with --model resnet18 --crop-size 32 --resize-size 32)", output);
+        Assert.Contains($"weights in {Out("run/best.pt")}, described by {Out("run/best.card.json")}, which classify, evaluate and export read", output);
         var metrics = File.ReadAllLines(Out("run/metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal([1L, 2L], metrics.Select(m => m.GetProperty("epoch").GetInt64()));
 
@@ -37,23 +37,63 @@ public class FinetuneCommandTests : IDisposable
         Assert.Equal("8", TrainingCheckpoint.ReadMetadata(Out("more/last.pt"))["step"]);
 
         var best = metrics.MaxBy(m => m.GetProperty("val_top1").GetDouble());
-        (exitCode, output, error) = CliRunner.Run("evaluate", "--model", "resnet18", "--weights", Out("run/best.pt"), "--data", $"{Data}/test", "--crop-size", "32", "--resize-size", "32", "--json");
+        // The plain TorchSharp model is what training evaluated with: the same numbers exactly.
+        (exitCode, output, error) = CliRunner.Run("evaluate", "--weights", Out("run/best.pt"), "--data", $"{Data}/test", "--backend", "torch", "--fast", "false", "--json");
         Assert.True(exitCode == 0, error);
         var evaluation = JsonDocument.Parse(output).RootElement;
         Assert.Equal(best.GetProperty("val_top1").GetDouble(), evaluation.GetProperty("top1").GetDouble(), 1e-9);
         Assert.Equal(best.GetProperty("val_top5").GetDouble(), evaluation.GetProperty("top5").GetDouble(), 1e-9);
         Assert.Equal(Enumerable.Repeat(20L, 10), evaluation.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("images").GetInt64()));
 
-        (exitCode, output, _) = CliRunner.Run("evaluate", "--model", "resnet18", "--weights", Out("run/best.pt"), "--data", $"{Data}/test", "--crop-size", "32", "--resize-size", "32");
+        (exitCode, output, _) = CliRunner.Run("evaluate", "--weights", Out("run/best.pt"), "--data", $"{Data}/test");
         Assert.Equal(0, exitCode);
         Assert.Contains("class          images    top-1", output);
         Assert.Contains("9-ankle-boot       20", output);
 
         var image = Directory.GetFiles(Path.Combine(Data, "test", "1-trouser"))[0];
-        (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Out("run/best.pt"), "--crop-size", "32", "--resize-size", "32", "--json", image);
+        (exitCode, output, error) = CliRunner.Run("classify", "--weights", Out("run/best.pt"), "--json", image);
         Assert.True(exitCode == 0, error);
         var top = JsonDocument.Parse(output).RootElement.GetProperty("results")[0].GetProperty("top");
         Assert.All(top.EnumerateArray(), p => Assert.Matches("^[0-9]-[a-z-]+$", p.GetProperty("label").GetString()));
+    }
+
+    /// <summary>
+    /// The issue's case: a ResNet-50 with GroupNorm and a dilated layer4, trained, then classified, evaluated and
+    /// exported from its weights alone (the card beside them says the rest); ONNX Runtime on the export gives
+    /// classify's top-5.
+    /// </summary>
+    [Fact]
+    public void TheModelCardCarriesTheOptionsToEveryCommand()
+    {
+        var (exitCode, _, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--epochs", "1", "--out", Out("gn"),
+            .. Recipe[2..], "--model", "resnet50", "--norm", "gn", "--replace-stride-with-dilation", "false,false,true"]);
+        Assert.True(exitCode == 0, error);
+        var card = ModelCard.Read(Out("gn/best.card.json"));
+        Assert.Equal(("resnet50", "gn", 10L, 32), (card.Architecture, card.NormLayer, card.NumClasses, card.Transforms.CropSize));
+        Assert.Equal([false, false, true], card.ReplaceStrideWithDilation);
+
+        var images = Directory.GetFiles(Path.Combine(Data, "test", "1-trouser")).Take(4).ToArray();
+        var top5 = Top5(["classify", "--weights", Out("gn/best.pt"), "--backend", "torch", "--fast", "false", "--json", .. images]);
+        Assert.Equal(top5, Top5(["classify", "--weights", Out("gn/best.pt"), "--json", .. images]));
+        Assert.Equal(top5, Top5(["classify", "--weights", Out("gn/best.pt"), "--backend", "torch", "--json", .. images]));
+
+        (exitCode, var output, error) = CliRunner.Run("evaluate", "--weights", Out("gn/best.pt"), "--data", $"{Data}/test", "--json");
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(200, JsonDocument.Parse(output).RootElement.GetProperty("images").GetInt64());
+
+        (exitCode, output, error) = CliRunner.Run("export", "--weights", Out("gn/best.pt"), "--out", Out("gn/model.onnx"));
+        Assert.True(exitCode == 0, error);
+        Assert.StartsWith($"wrote {Out("gn/model.onnx")} (resnet50, resnet50 trained from scratch, ", output);
+        Assert.Equal(top5, Top5(["classify", "--weights", Out("gn/model.onnx"), "--json", .. images]));
+    }
+
+    /// <summary>Each image's top-5 class indices, as classify --json prints them.</summary>
+    static string[] Top5(string[] arguments)
+    {
+        var (exitCode, output, error) = CliRunner.Run(arguments);
+        Assert.True(exitCode == 0, error);
+        return [.. JsonDocument.Parse(output).RootElement.GetProperty("results").EnumerateArray()
+            .Select(r => string.Join(",", r.GetProperty("top").EnumerateArray().Select(p => p.GetProperty("index").GetInt64())))];
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public class ImageFolderTests
         // torchvision lists .ppm and .tiff files too; this library cannot decode them and names them instead.
         bool Decodable(string path) => !path.EndsWith(".ppm", StringComparison.Ordinal) && !path.EndsWith(".tiff", StringComparison.Ordinal);
         Assert.Equal(torchvisionSamples.Where(s => Decodable(s.path)), dataset.samples.Select(s => (Path.GetRelativePath(Root, s.path), s.target)));
-        Assert.Equal(torchvisionSamples.Where(s => !Decodable(s.path)).Select(s => s.path), dataset.skipped.Select(p => Path.GetRelativePath(Root, p)));
+        Assert.Equal(torchvisionSamples.Where(s => !Decodable(s.path)).Select(s => s.path), dataset.Skipped.Select(p => Path.GetRelativePath(Root, p)));
         Assert.Equal(dataset.samples.Select(s => s.target), dataset.targets);
     }
 
@@ -66,7 +66,7 @@ public class ImageFolderTests
             var dataset = new ImageFolder(root.FullName);
 
             Assert.Equal([(Path.Combine(cat.FullName, "1.png"), 0)], dataset.samples);
-            Assert.Equal([up, loop], dataset.repeated_folders.Order(StringComparer.Ordinal));
+            Assert.Equal([up, loop], dataset.RepeatedFolders.Order(StringComparer.Ordinal));
         }
         finally
         {

@@ -50,6 +50,9 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         return torchvision.models.resnet18(num_classes: 10, norm_layer: norm_layer);
     }
 
+    /// <summary>The card the trainer writes beside its checkpoints.</summary>
+    static ModelCard Card(ResNet model) => ModelCard.For(model, "resnet18", Train.classes, new ImageClassification(crop_size: 32, resize_size: 32), "TrainerTests");
+
     string Out(string name) => Path.Combine(directory.FullName, name);
 
     [Fact]
@@ -61,7 +64,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         using var trainer = new Trainer(model, Options, CPU);
         var means = new List<double>();
         // The first of two epochs (see the generator's training_engine for why not both): warm-up, accumulation, label smoothing.
-        var result = trainer.Fit(TrainLoader(), TestLoader(), Out("run"), Train.classes, new Recorder(p => means.Add(p.Loss * p.Batch))).First();
+        var result = trainer.Fit(TrainLoader(), TestLoader(), Out("run"), Card(model), new Recorder(p => means.Add(p.Loss * p.Batch))).First();
         var batchLosses = means.Select((sum, i) => i % 6 == 0 ? sum : sum - means[i - 1]).ToList();
 
         var losses = expected["epoch1.losses"].data<double>().ToArray();
@@ -94,11 +97,11 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
     {
         using var uninterrupted = Model();
         using (var trainer = new Trainer(uninterrupted, Options, CPU))
-            _ = trainer.Fit(TrainLoader(), null, Out("whole"), Train.classes).ToList();
+            _ = trainer.Fit(TrainLoader(), null, Out("whole"), Card(uninterrupted)).ToList();
 
         using (var first = Model())
         using (var trainer = new Trainer(first, Options, CPU))
-            Assert.Single(trainer.Fit(TrainLoader(), null, Out("split"), Train.classes).Take(1));
+            Assert.Single(trainer.Fit(TrainLoader(), null, Out("split"), Card(first)).Take(1));
 
         // Another seed and worker count: everything that matters must come from the checkpoint.
         manual_seed(99);
@@ -107,7 +110,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         {
             trainer.Resume(Out("split/last.pt"));
             Assert.Equal((1, 3), (trainer.Epoch, trainer.Step));
-            Assert.Equal([2L], trainer.Fit(TrainLoader(workers: 1), null, Out("split"), Train.classes).Select(r => r.Epoch).ToList());
+            Assert.Equal([2L], trainer.Fit(TrainLoader(workers: 1), null, Out("split"), Card(resumed)).Select(r => r.Epoch).ToList());
         }
 
         var expected = uninterrupted.state_dict();
@@ -124,7 +127,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         using (var trainer = new Trainer(model, Options with { Epochs = 1, HeadLearningRate = 0.5 }, CPU))
         {
             Assert.Equal([0.5], trainer.Optimizer.ParamGroups.Select(g => g.InitialLearningRate));
-            _ = trainer.Fit(TrainLoader(), null, Out("frozen"), Train.classes).ToList();
+            _ = trainer.Fit(TrainLoader(), null, Out("frozen"), Card(model)).ToList();
         }
 
         foreach (var (key, value) in model.state_dict())
@@ -147,7 +150,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         using var trainer = new Trainer(model, Options with { Epochs = 1, HeadLearningRate = 0.5, WarmupEpochs = 0 }, CPU);
         var groups = trainer.Optimizer.ParamGroups.ToList();
         Assert.Equal(2, groups.Count);
-        var result = trainer.Fit(TrainLoader(), null, Out("groups"), Train.classes).Single();
+        var result = trainer.Fit(TrainLoader(), null, Out("groups"), Card(model)).Single();
         var factor = new CosineSchedule(3).Factor(2);
         Assert.Equal([Options.LearningRate * factor, 0.5 * factor], groups.Select(g => g.LearningRate));
         Assert.Equal(Options.LearningRate * factor, result.LearningRate);
@@ -158,7 +161,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
     {
         using var model = Model();
         using var trainer = new Trainer(model, Options with { Epochs = 4, LearningRate = 0.01, AccumulationSteps = 1 }, CPU);
-        var losses = trainer.Fit(TrainLoader(), null, Out("loss"), Train.classes).Select(r => r.TrainLoss).ToList();
+        var losses = trainer.Fit(TrainLoader(), null, Out("loss"), Card(model)).Select(r => r.TrainLoss).ToList();
         output.WriteLine($"training loss by epoch: {string.Join(", ", losses.Select(l => l.ToString("F4")))}");
         Assert.True(losses[^1] < 0.85 * losses[0], $"{losses[^1]} is not well below {losses[0]}");
     }
@@ -168,7 +171,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
     {
         using var model = Model();
         using var trainer = new Trainer(model, Options with { Epochs = 100 }, CPU);
-        using var epochs = trainer.Fit(TrainLoader(), TestLoader(), Out("memory"), Train.classes).GetEnumerator();
+        using var epochs = trainer.Fit(TrainLoader(), TestLoader(), Out("memory"), Card(model)).GetEnumerator();
         Assert.True(epochs.MoveNext());
         var before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
         for (var i = 0; i < 2; i++)
@@ -183,11 +186,11 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
     {
         using var model = Model();
         using (var trainer = new Trainer(model, Options with { Epochs = 1 }, CPU))
-            _ = trainer.Fit(TrainLoader(), TestLoader(), Out("ckpt"), Train.classes).ToList();
+            _ = trainer.Fit(TrainLoader(), TestLoader(), Out("ckpt"), Card(model)).ToList();
 
-        Assert.Equal(["best.categories.json", "best.pt", "last.categories.json", "last.pt", "metrics.jsonl"],
+        Assert.Equal(["best.card.json", "best.pt", "last.card.json", "last.pt", "metrics.jsonl"],
             Directory.GetFiles(Out("ckpt")).Select(Path.GetFileName).Order());
-        Assert.Equal(Train.classes, JsonSerializer.Deserialize<string[]>(File.ReadAllText(Out("ckpt/best.categories.json"))));
+        Assert.Equal(Card(model).ToJson(), ModelCard.Read(Out("ckpt/best.card.json")).ToJson());
         var (exitCode, text) = Fixtures.RunPython("check_state_dict.py", Out("ckpt/last.pt"), "--model", "resnet18", "--num-classes", "10", "--optimizer", "sgd");
         Assert.True(exitCode == 0, text);
         Assert.StartsWith("ok epoch=1", text);

@@ -56,7 +56,7 @@ public class WeightsRegistryTests
     public void BuilderLoadsWeightsFromTorchHubsCache() => Fixtures.WithTorchHome(home =>
     {
         var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
-        File.Copy(Fixtures.PathOf("forward_resnet18.weights.pt"), Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.file_name));
+        File.Copy(Fixtures.PathOf("forward_resnet18.weights.pt"), Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.FileName));
 
         using var model = torchvision.models.resnet18(weights: ResNet18_Weights.DEFAULT, progress: false);
 
@@ -67,7 +67,7 @@ public class WeightsRegistryTests
     public void CorruptCachedWeightsSayDeleteThem() => Fixtures.WithTorchHome(home =>
     {
         var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
-        var cached = Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.file_name);
+        var cached = Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.FileName);
         File.WriteAllBytes(cached, new byte[4096]);
 
         var e = Assert.Throws<TorchVisionModels.Serialization.CheckpointException>(() => torchvision.models.resnet18(weights: ResNet18_Weights.DEFAULT, progress: false));

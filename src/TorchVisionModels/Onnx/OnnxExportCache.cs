@@ -2,9 +2,8 @@ using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using TorchVisionModels;
 
-namespace Inference.Backends;
+namespace TorchVisionModels.Onnx;
 
 /// <summary>
 /// Exported models kept between runs, in torch.hub's folder (<c>$TORCH_HOME/hub/onnx</c>), so only the first run of
@@ -15,15 +14,21 @@ namespace Inference.Backends;
 /// Runtime's version). It is written under a temporary name and renamed; one that does not open, or whose key does
 /// not match, is made again.
 /// </summary>
-static class OnnxExportCache
+public static class OnnxExportCache
 {
     /// <summary>The metadata entry that holds the key, checked when the file is opened.</summary>
     public const string KeyEntry = "cache_key";
 
-    public static string Directory => Path.Combine(Hub.GetDir(), "onnx");
+    /// <summary>Where the exports are kept: <c>onnx</c> in torch.hub's folder.</summary>
+    public static string Directory => Path.Combine(Hub.get_dir(), "onnx");
 
     /// <summary>The cache key of an export of <paramref name="weightsFile"/> with these settings.</summary>
-    public static string Key(string weightsFile, string architecture, IReadOnlyDictionary<string, string> metadata, int size, bool fold, int opset)
+    /// <param name="weightsFile">The weights.</param>
+    /// <param name="model">Everything else that describes the model: architecture and options, categories, preprocessing.</param>
+    /// <param name="size">The input's side.</param>
+    /// <param name="fold">Norm layers folded.</param>
+    /// <param name="opset">The ONNX opset.</param>
+    public static string Key(string weightsFile, string model, int size, bool fold, int opset)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using (var weights = File.OpenRead(weightsFile))
@@ -34,7 +39,7 @@ static class OnnxExportCache
         }
         var settings = JsonSerializer.Serialize(new
         {
-            architecture, metadata = metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal), size, fold, opset,
+            model, size, fold, opset,
             version = typeof(OnnxExportCache).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion,
             machine = Machine(),
         });

@@ -1,0 +1,139 @@
+using System.Threading.Channels;
+using static TorchSharp.torch;
+
+namespace TorchVisionModels.Classification;
+
+/// <summary>
+/// Dynamic batching for a server: requests (one preprocessed image each) wait in a bounded queue; one worker takes
+/// up to <c>maxBatchSize</c> of them, waiting at most <c>maxDelay</c> after the first, runs the model once on the
+/// batch and answers each request with its row of logits. Preprocessing stays with the callers, in parallel; only
+/// the model runs here, one batch at a time.
+/// </summary>
+public sealed class DynamicBatcher : IAsyncDisposable
+{
+    sealed record Request(Tensor image, TaskCompletionSource<float[]> answer, CancellationToken cancelled);
+
+    readonly nn.Module<Tensor, Tensor> model;
+    readonly Device device;
+    readonly int maxBatchSize;
+    readonly TimeSpan maxDelay;
+    readonly Channel<Request> queue;
+    readonly Task worker;
+    int depth;
+
+    /// <summary>Starts the worker.</summary>
+    /// <param name="model">The network (in eval mode), images in, logits out.</param>
+    /// <param name="device">Where the model runs: each batch is moved there.</param>
+    /// <param name="maxBatchSize">The most images one forward pass takes.</param>
+    /// <param name="maxDelay">How long the first request of a batch waits for more.</param>
+    /// <param name="maxQueue">The most requests waiting; more are refused (<see cref="TryEnqueue"/>).</param>
+    public DynamicBatcher(nn.Module<Tensor, Tensor> model, Device device, int maxBatchSize, TimeSpan maxDelay, int maxQueue)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxQueue, 1);
+        this.model = model;
+        this.device = device;
+        this.maxBatchSize = maxBatchSize;
+        this.maxDelay = maxDelay;
+        queue = Channel.CreateBounded<Request>(new BoundedChannelOptions(maxQueue) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        worker = Task.Factory.StartNew(Run, TaskCreationOptions.LongRunning).Unwrap();
+    }
+
+    /// <summary>Requests waiting for the model: queued, or in the batch being gathered.</summary>
+    public int QueueDepth => Volatile.Read(ref depth);
+
+    /// <summary>Told the size of each batch the model ran, and how long it took.</summary>
+    public event Action<int, TimeSpan>? BatchRan;
+
+    /// <summary>
+    /// Queues <paramref name="image"/> (a preprocessed [3, H, W] tensor, which the batcher disposes); its logits
+    /// arrive in <paramref name="logits"/>. False, with the image disposed, when the queue is full or closed.
+    /// </summary>
+    public bool TryEnqueue(Tensor image, CancellationToken cancelled, out Task<float[]> logits)
+    {
+        var answer = new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        logits = answer.Task;
+        Interlocked.Increment(ref depth);
+        if (queue.Writer.TryWrite(new Request(image, answer, cancelled)))
+            return true;
+        Interlocked.Decrement(ref depth);
+        image.Dispose();
+        return false;
+    }
+
+    async Task Run()
+    {
+        var batch = new List<Request>(maxBatchSize);
+        while (await queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            batch.Clear();
+            Take(batch);
+            if (batch.Count < maxBatchSize && maxDelay > TimeSpan.Zero)
+            {
+                using var wait = new CancellationTokenSource(maxDelay);
+                try
+                {
+                    while (batch.Count < maxBatchSize && await queue.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
+                        Take(batch);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The delay is over: run what came.
+                }
+            }
+            Forward(batch);
+        }
+    }
+
+    void Take(List<Request> batch)
+    {
+        while (batch.Count < maxBatchSize && queue.Reader.TryRead(out var request))
+        {
+            if (request.cancelled.IsCancellationRequested)
+            {
+                // The client gave up (timed out, disconnected): no model time for it.
+                Interlocked.Decrement(ref depth);
+                request.image.Dispose();
+                request.answer.TrySetCanceled(request.cancelled);
+                continue;
+            }
+            batch.Add(request);
+        }
+    }
+
+    void Forward(List<Request> batch)
+    {
+        if (batch.Count == 0)
+            return;
+        Interlocked.Add(ref depth, -batch.Count);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var _ = inference_mode();
+            var logits = model.call(stack(batch.Select(r => r.image)).to(device)).to(float32).cpu();
+            var classes = (int)logits.shape[1];
+            var all = logits.data<float>().ToArray();
+            for (var i = 0; i < batch.Count; i++)
+                batch[i].answer.TrySetResult(all[(i * classes)..((i + 1) * classes)]);
+        }
+        catch (Exception e)
+        {
+            foreach (var request in batch)
+                request.answer.TrySetException(e);
+        }
+        finally
+        {
+            foreach (var request in batch)
+                request.image.Dispose();
+        }
+        BatchRan?.Invoke(batch.Count, clock.Elapsed);
+    }
+
+    /// <summary>Stops taking requests, answers every one already queued, then stops the worker.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        queue.Writer.TryComplete();
+        await worker.ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,272 @@
+using System.Text.Json;
+using TorchVisionModels.Onnx;
+using TorchVisionModels.Serialization;
+using TorchVisionModels.Transforms;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace TorchVisionModels.Classification;
+
+/// <summary>
+/// A model with what it takes to classify with it: its weights (torchvision's by name, a checkpoint file or an
+/// exported .onnx file), its preprocessing preset and its category names. The TorchSharp network is built and loaded
+/// only when first asked for: a cached ONNX export never needs it. Disposing it disposes that network.
+/// </summary>
+public sealed class PretrainedModel : IDisposable
+{
+    readonly Func<ResNet>? build;
+    readonly Lazy<ResNet>? network;
+    readonly ModelCard? card;
+    bool networkHandedOver;
+
+    PretrainedModel(string architecture, Func<ResNet>? build, ImageClassification transforms, IReadOnlyList<string> categories, string description, string? weightsFile,
+        ModelCard? card = null)
+    {
+        this.card = card;
+        Architecture = architecture;
+        this.build = build;
+        network = build is null ? null : new Lazy<ResNet>(build);
+        Transforms = transforms;
+        Categories = categories;
+        Description = description;
+        WeightsFile = weightsFile;
+    }
+
+    /// <summary>The builder's name, e.g. resnet50.</summary>
+    public string Architecture { get; }
+
+    /// <summary>The evaluation preprocessing the weights were trained for.</summary>
+    public ImageClassification Transforms { get; }
+
+    /// <summary>The class names, by output index.</summary>
+    public IReadOnlyList<string> Categories { get; }
+
+    /// <summary>Where the weights come from, for people: e.g. ResNet50_Weights.IMAGENET1K_V2, or the file's name.</summary>
+    public string Description { get; }
+
+    /// <summary>The file the weights were read from (a checkpoint, torch.hub's copy of torchvision's, or an .onnx file); null for random weights.</summary>
+    public string? WeightsFile { get; }
+
+    /// <summary>The file is an exported ONNX model, which only ONNX Runtime runs.</summary>
+    public bool IsOnnx => network is null;
+
+    /// <summary>The TorchSharp network with the weights, built and loaded now if it was not yet.</summary>
+    /// <exception cref="InvalidOperationException">The weights are an .onnx file.</exception>
+    public ResNet Network => network?.Value ?? throw new InvalidOperationException($"{WeightsFile} is an ONNX model: only ONNX Runtime runs it.");
+
+    /// <summary>
+    /// The model's card: the one it was loaded with, or one read off the network (built for the call if it was not yet).
+    /// </summary>
+    public ModelCard Card => card ?? WithNetwork(model => ModelCard.For(model, Architecture, Categories, Transforms, Description));
+
+    /// <summary>
+    /// <paramref name="use"/> of the network: the one built already, or one built for the call and disposed after it,
+    /// so that an export (which the cache keeps) leaves no network in memory.
+    /// </summary>
+    T WithNetwork<T>(Func<ResNet, T> use)
+    {
+        if (network is null || network.IsValueCreated)
+            return use(Network);
+        using var model = build!();
+        return use(model);
+    }
+
+    /// <summary>
+    /// <paramref name="weights"/> names torchvision weights of <paramref name="architecture"/> (DEFAULT,
+    /// IMAGENET1K_V1, ...), which come from torch.hub's cache or are downloaded, or is a file, which works offline:
+    /// a checkpoint with its model card beside it (<see cref="ModelCard.PathFor"/>), which says how to build the
+    /// network and gives its categories and preprocessing; a checkpoint without one, for the standard
+    /// architecture, its categories from <paramref name="categoriesFile"/>, else the <c>NAME.categories.json</c>
+    /// beside it, else ImageNet's when it has 1000 classes; or an exported .onnx file, described by the card in its
+    /// metadata.
+    /// </summary>
+    /// <param name="architecture">The builder's name; null for what the card or .onnx file says, else resnet50 (the classic script's).</param>
+    /// <param name="weights">DEFAULT, a weights name, or a file.</param>
+    /// <param name="categoriesFile">Class names that override the card's or stand in for a missing one.</param>
+    /// <param name="progress">Show a download's progress.</param>
+    /// <exception cref="ArgumentException">The weights are neither a file nor known weights, a card is invalid or contradicts <paramref name="architecture"/>, or the categories do not match the classes.</exception>
+    public static PretrainedModel Load(string? architecture, string weights, string? categoriesFile = null, bool progress = true)
+    {
+        if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(weights))
+            return LoadOnnx(architecture, weights, categoriesFile);
+        if (File.Exists(weights) && ModelCard.Beside(weights) is { } card)
+            return FromCard(card, architecture, weights, categoriesFile, () => card.Load(weights, ModelCard.PathFor(weights)));
+
+        architecture ??= "resnet50";
+        var builder = torchvision.models.get_model_builder(architecture);
+        if (Registered(architecture, weights) is { } chosen)
+        {
+            var categories = categoriesFile is null ? chosen.meta.categories : ReadCategories(categoriesFile);
+            return new(architecture, () => builder(weights: chosen, progress: progress), chosen.transforms, categories, chosen.ToString(), chosen.GetFile(progress));
+        }
+
+        var classes = CheckpointClasses(weights);
+        var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, Path.GetFileNameWithoutExtension(weights) + ".categories.json");
+        var names = categoriesFile is not null ? ReadCategories(categoriesFile)
+            : File.Exists(sibling) ? ReadCategories(sibling)
+            : classes == Weights.ImageNetCategories.Count ? Weights.ImageNetCategories
+            : Enumerable.Range(0, (int)classes).Select(i => $"class {i}").ToList();
+        if (names.Count != classes)
+            throw new ArgumentException($"{weights} predicts {classes} classes but its categories list {names.Count}.");
+        return new(architecture, () => WithCheckpoint(builder(num_classes: classes), weights), new ImageClassification(crop_size: 224, resize_size: 256),
+            names, Path.GetFileName(weights), weights);
+    }
+
+    /// <summary><paramref name="architecture"/> with random weights and ImageNet's preset and categories, for benchmarks.</summary>
+    public static PretrainedModel Random(string architecture)
+        => new(architecture, () => torchvision.models.get_model_builder(architecture)(), new ImageClassification(224), Weights.ImageNetCategories, "random weights", null);
+
+    static PretrainedModel FromCard(ModelCard card, string? architecture, string file, string? categoriesFile, Func<ResNet>? build)
+    {
+        if (architecture is not null && architecture != card.Architecture)
+            throw new ArgumentException($"{file}'s model card describes {card.Architecture}, not the {architecture} asked for.");
+        var categories = categoriesFile is null ? card.Categories : ReadCategories(categoriesFile);
+        if (categories.Count != card.NumClasses)
+            throw new ArgumentException($"{file} predicts {card.NumClasses} classes but {categoriesFile} lists {categories.Count}.");
+        return new(card.Architecture, build, card.Transforms.ToPreset(), categories, card.Weights, file, card);
+    }
+
+    static PretrainedModel LoadOnnx(string? architecture, string path, string? categoriesFile)
+    {
+        using var onnx = OnnxRuntimeModel.Open(path, threads: 1);
+        if (onnx.Metadata.TryGetValue(OnnxMetadataKey, out var json))
+            return FromCard(ModelCard.Parse(json, $"{path}'s model card"), architecture, path, categoriesFile, build: null);
+        // An ONNX model from elsewhere (torch.onnx.export's, say): the classic script's preset and ImageNet's classes.
+        var categories = categoriesFile is not null ? ReadCategories(categoriesFile) : Weights.ImageNetCategories;
+        return new(architecture ?? Path.GetFileNameWithoutExtension(path), null, new ImageClassification(224), categories, Path.GetFileName(path), path);
+    }
+
+    /// <summary>The metadata_props entry of an exported model that holds its <see cref="ModelCard"/>.</summary>
+    public const string OnnxMetadataKey = "model_card";
+
+    /// <summary>Writes the network to <paramref name="path"/> as ONNX, with its <see cref="Card"/> in the metadata (<see cref="OnnxMetadataKey"/>); see <see cref="OnnxExporter.Export"/>.</summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="foldBatchNorm">Fold the norm layers into the convolutions.</param>
+    /// <param name="opset">The ONNX opset, 13 to 17.</param>
+    /// <param name="size">Fix the image's height and width (ONNX Runtime plans a fixed size better); null leaves them dynamic.</param>
+    /// <param name="extraMetadata">More metadata_props entries.</param>
+    public void ExportOnnx(string path, bool foldBatchNorm, int opset, int? size, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        WithNetwork(model =>
+        {
+            var metadata = new Dictionary<string, string> { [OnnxMetadataKey] = (card ?? ModelCard.For(model, Architecture, Categories, Transforms, Description)).ToJson() };
+            foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>())
+                metadata[key] = value;
+            OnnxExporter.Export(model, path, foldBatchNorm, opset, metadata, size is { } side ? (side, side) : null);
+            return path;
+        });
+    }
+
+    /// <summary>
+    /// The module that runs this model as <paramref name="backend"/> says, for <paramref name="cropSize"/> x
+    /// <paramref name="cropSize"/> images: ONNX Runtime on the cached export (<see cref="OnnxExportCache"/>) or on
+    /// the .onnx file; TorchSharp's <see cref="FusedResNet"/> on <paramref name="device"/> in <paramref name="dtype"/>
+    /// when <paramref name="fast"/>; else <see cref="Network"/> itself. The caller owns and disposes what it gets
+    /// (when it is the network itself, this object no longer disposes it).
+    /// </summary>
+    public nn.Module<Tensor, Tensor> Runner(InferenceBackend backend, Device device, ScalarType dtype, bool fast, int threads, int cropSize)
+    {
+        if (backend == InferenceBackend.OnnxRuntime)
+            return IsOnnx ? OnnxRuntimeModel.Open(WeightsFile!, threads).RequireInputSize(cropSize, WeightsFile!) : ExportedToOnnxRuntime(threads, cropSize);
+        if (fast)
+        {
+            // FusedResNet keeps its own copies of the weights: the network is not needed afterwards.
+            return WithNetwork(model =>
+            {
+                model.to(device);
+                model.eval();
+                return new FusedResNet(model, dtype: dtype);
+            });
+        }
+        var plain = Network;
+        plain.to(device);
+        plain.eval();
+        networkHandedOver = true;
+        return plain;
+    }
+
+    OnnxRuntimeModel ExportedToOnnxRuntime(int threads, int size)
+    {
+        const int opset = 17;
+        if (WeightsFile is null)
+        {
+            var path = Path.Combine(Path.GetTempPath(), $"{Architecture}-{Guid.NewGuid():N}.onnx");
+            try
+            {
+                ExportOnnx(path, foldBatchNorm: true, opset, size);
+                return OnnxRuntimeModel.Open(path, threads);
+            }
+            finally
+            {
+                File.Delete(path);
+            }
+        }
+        // The card when there is one; otherwise what identifies the model without building it (which the cache spares).
+        var model = card?.ToJson() ?? JsonSerializer.Serialize(new { Architecture, Description, Categories, Transforms = ModelCard.Preprocessing.Of(Transforms) });
+        var key = OnnxExportCache.Key(WeightsFile, model, size, fold: true, opset);
+        return OnnxExportCache.Open(Architecture, key, threads,
+            path => ExportOnnx(path, foldBatchNorm: true, opset, size, new Dictionary<string, string> { [OnnxExportCache.KeyEntry] = key }));
+    }
+
+    /// <summary>
+    /// torchvision's weights of <paramref name="architecture"/> that <paramref name="weights"/> names, or null when
+    /// it is a file.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is neither; the message lists the architecture's weights.</exception>
+    public static Weights? Registered(string architecture, string weights)
+    {
+        if (File.Exists(weights))
+            return null;
+        var known = torchvision.models.get_model_weights(architecture);
+        if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
+            throw new ArgumentException(
+                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
+        return known[weights];
+    }
+
+    /// <summary>The number of classes a ResNet checkpoint predicts: the rows of its fc.weight.</summary>
+    public static long CheckpointClasses(string path)
+    {
+        using var file = CheckpointFile.Open(path);
+        return file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
+            : throw new ArgumentException($"{path} has no fc.weight: it is not a ResNet checkpoint.");
+    }
+
+    /// <summary><paramref name="model"/> with the weights of <paramref name="path"/> (strictly); disposed if they do not load.</summary>
+    public static ResNet WithCheckpoint(ResNet model, string path)
+    {
+        try
+        {
+            model.load_state_dict(path);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A JSON array of names, or one name per line.</summary>
+    public static IReadOnlyList<string> ReadCategories(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Categories file {path} does not exist.", path);
+        var text = File.ReadAllText(path);
+        try
+        {
+            return text.TrimStart().StartsWith('[') ? JsonSerializer.Deserialize<string[]>(text)! : text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"Categories file {path} is not a JSON array of names: {e.Message}");
+        }
+    }
+
+    /// <summary>Disposes the network, if it was built and not handed over by <see cref="Runner"/>.</summary>
+    public void Dispose()
+    {
+        if (network is { IsValueCreated: true } && !networkHandedOver)
+            network.Value.Dispose();
+    }
+}

@@ -1,0 +1,162 @@
+using System.Text.Json;
+using TorchVisionModels.Serialization;
+using TorchVisionModels.Transforms;
+
+namespace TorchVisionModels;
+
+/// <summary>
+/// What it takes to rebuild and use a model, kept as JSON beside its weights (<c>best.pt</c> and <c>best.card.json</c>):
+/// the builder and every option that shapes the network, the category names, the evaluation preprocessing and where
+/// the weights came from. <c>finetune</c> writes one for <c>best.pt</c> and <c>last.pt</c>,
+/// <c>scripts/export_weights.py</c> for torchvision's weights, and the ONNX export embeds it; everything that loads
+/// a model reads it, so the options travel with the weights. Field names are torchvision's keyword arguments.
+/// </summary>
+/// <param name="Architecture">The builder, e.g. resnet50.</param>
+/// <param name="NumClasses">Outputs of fc.</param>
+/// <param name="NormLayer">The norm layer's name (<see cref="NormLayers"/>): bn, frozen-bn or gn.</param>
+/// <param name="ReplaceStrideWithDilation">Three flags, for layer2..layer4.</param>
+/// <param name="Groups">Groups of the 3x3 convolutions.</param>
+/// <param name="WidthPerGroup">Channels per group at the first stage.</param>
+/// <param name="Categories">The class names, by output index.</param>
+/// <param name="Transforms">The evaluation preprocessing.</param>
+/// <param name="Weights">Where the weights came from, for people.</param>
+public sealed record ModelCard(
+    string Architecture,
+    long NumClasses,
+    string NormLayer,
+    IReadOnlyList<bool> ReplaceStrideWithDilation,
+    long Groups,
+    long WidthPerGroup,
+    IReadOnlyList<string> Categories,
+    ModelCard.Preprocessing Transforms,
+    string Weights)
+{
+    /// <summary>What the <c>format</c> field holds, so a card is told from other JSON.</summary>
+    public const string FormatName = "torchvision-resnet-model-card/1";
+
+    /// <summary>The card's format and version: <see cref="FormatName"/>.</summary>
+    public string Format { get; init; } = FormatName;
+
+    /// <summary>The evaluation preprocessing: resize the shorter side, center-crop, normalise; bilinear, as PIL's.</summary>
+    /// <param name="ResizeSize">The shorter side after resizing.</param>
+    /// <param name="CropSize">The side of the center crop.</param>
+    /// <param name="Mean">Per-channel mean.</param>
+    /// <param name="Std">Per-channel standard deviation.</param>
+    /// <param name="Interpolation">Always bilinear (PIL's), the only one the preset implements.</param>
+    public sealed record Preprocessing(int ResizeSize, int CropSize, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, string Interpolation = "bilinear")
+    {
+        /// <summary>The preset.</summary>
+        public ImageClassification ToPreset() => new(CropSize, ResizeSize, [.. Mean], [.. Std]);
+
+        /// <summary>A preset's preprocessing.</summary>
+        public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std);
+    }
+
+    static readonly JsonSerializerOptions Json = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        RespectRequiredConstructorParameters = true,
+        RespectNullableAnnotations = true,
+    };
+
+    /// <summary>
+    /// The card of a weights file: its name with <c>.card.json</c> for its extension, as <c>.categories.json</c>
+    /// before it (a bare <c>NAME.json</c> would claim whatever JSON a user keeps beside the weights).
+    /// </summary>
+    public static string PathFor(string weightsFile) => Path.ChangeExtension(weightsFile, ".card.json");
+
+    /// <summary>The card of <paramref name="model"/>, built by <paramref name="architecture"/>'s builder, read off its modules.</summary>
+    /// <exception cref="NotSupportedException">Its norm layer has no name (<see cref="NormLayers.NameOf"/>).</exception>
+    public static ModelCard For(ResNet model, string architecture, IReadOnlyList<string> categories, ImageClassification preset, string weights)
+    {
+        var stages = ResNetStructure.Of(model).Stages;
+        // A stage dilates instead of striding when its first block keeps the resolution.
+        var dilated = stages.Skip(1).Select(s => s.Blocks[0].Branch.All(c => c.Conv.stride.All(x => x == 1))).ToList();
+        return new(architecture, model.fc.out_features, NormLayers.NameOf(model.bn1), dilated, model.groups, model.base_width,
+            categories, Preprocessing.Of(preset), weights);
+    }
+
+    /// <summary>A new network as the card describes it, with random weights.</summary>
+    public ResNet Build() => torchvision.models.get_model_builder(Architecture)(num_classes: NumClasses, groups: Groups, width_per_group: WidthPerGroup,
+        replace_stride_with_dilation: ReplaceStrideWithDilation, norm_layer: NormLayers.FromName(NormLayer));
+
+    /// <summary>
+    /// The network with <paramref name="weightsFile"/>'s weights, loaded strictly.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights do not fit the card (shapes, keys); the message names both files.</exception>
+    public ResNet Load(string weightsFile, string cardName)
+    {
+        var model = Build();
+        try
+        {
+            model.load_state_dict(weightsFile);
+            return model;
+        }
+        catch (CheckpointException e) when (e.Result is not null)
+        {
+            model.Dispose();
+            throw new ArgumentException($"{cardName} describes {Describe()}, but {weightsFile} does not fit it: {e.Message}");
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The architecture and its options, for messages.</summary>
+    public string Describe() => $"{Architecture} (num_classes {NumClasses}, norm_layer {NormLayer}, replace_stride_with_dilation [{string.Join(", ", ReplaceStrideWithDilation).ToLowerInvariant()}])";
+
+    /// <summary>The card as JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Writes the card beside <paramref name="weightsFile"/> (<see cref="PathFor"/>), atomically.</summary>
+    public void WriteBeside(string weightsFile) => StateDictFiles.WriteAtomically(PathFor(weightsFile), stream => JsonSerializer.Serialize(stream, this, Json));
+
+    /// <summary>The card beside <paramref name="weightsFile"/>, or null when there is none.</summary>
+    /// <exception cref="ArgumentException">There is one, but it is not a valid card; the message says what is wrong.</exception>
+    public static ModelCard? Beside(string weightsFile) => File.Exists(PathFor(weightsFile)) ? Read(PathFor(weightsFile)) : null;
+
+    /// <summary>The card in <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentException">It is not a valid card; the message names the file and what is wrong.</exception>
+    public static ModelCard Read(string path) => Parse(File.ReadAllText(path), path);
+
+    /// <summary>The card in <paramref name="json"/>, from <paramref name="source"/> (named in errors).</summary>
+    /// <exception cref="ArgumentException">It is not a valid card; the message says what is wrong.</exception>
+    public static ModelCard Parse(string json, string source)
+    {
+        ModelCard card;
+        try
+        {
+            card = JsonSerializer.Deserialize<ModelCard>(json, Json) ?? throw new JsonException("it is null");
+        }
+        catch (JsonException e)
+        {
+            throw new ArgumentException($"{source} is not a model card: {e.Message}");
+        }
+        var problem = card.Problem();
+        return problem is null ? card : throw new ArgumentException($"{source} is not a valid model card: {problem}.");
+    }
+
+    string? Problem()
+    {
+        if (Format != FormatName)
+            return $"its format is '{Format}', not '{FormatName}'";
+        if (!torchvision.models.list_models().Contains(Architecture))
+            return $"architecture '{Architecture}' is not one of {string.Join(", ", torchvision.models.list_models())}";
+        if (!NormLayers.Names.Contains(NormLayer))
+            return $"norm_layer '{NormLayer}' is not one of {string.Join(", ", NormLayers.Names)}";
+        if (NumClasses < 1 || Categories.Count != NumClasses)
+            return $"num_classes is {NumClasses} but it lists {Categories.Count} categories";
+        if (ReplaceStrideWithDilation.Count != 3)
+            return $"replace_stride_with_dilation has {ReplaceStrideWithDilation.Count} flags, not 3";
+        if (Groups < 1 || WidthPerGroup < 1)
+            return $"groups {Groups} and width_per_group {WidthPerGroup} must be at least 1";
+        if (Transforms.ResizeSize < 1 || Transforms.CropSize < 1 || Transforms.Mean.Count != 3 || Transforms.Std.Count != 3)
+            return "transforms needs resize_size and crop_size of at least 1 and three values each of mean and std";
+        if (Transforms.Interpolation != "bilinear")
+            return $"interpolation '{Transforms.Interpolation}' is not bilinear, the only one implemented";
+        return null;
+    }
+}
