@@ -47,7 +47,8 @@ def hey(url, image, concurrency, seconds):
     out = done.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = float(re.search(r"50%+ in ([\d.]+) secs", out).group(1)) * 1000
-    p99 = float(re.search(r"99%+ in ([\d.]+) secs", out).group(1)) * 1000
+    # hey leaves out the 99% line when too few requests finished to have one: then the slowest stands in.
+    p99 = float((re.search(r"99%+ in ([\d.]+) secs", out) or re.search(r"Slowest:\s+([\d.]+) secs", out)).group(1)) * 1000
     statuses = dict(re.findall(r"\[(\d+)\]\s+(\d+) responses", out))
     failed = sum(int(n) for code, n in statuses.items() if code != "200")
     # Requests that got no response at all (refused, reset) are listed under "Error distribution".

@@ -43,17 +43,23 @@ static class InferenceServer
         {
             if (Served(model, name) is { } notFound)
                 return notFound;
-            JsonNode? body;
-            try
+            OpenInferenceProtocol.Request request;
+            List<Task<float[]>> answers;
+            using (model.Arriving())
             {
-                body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancelled);
+                JsonNode? body;
+                try
+                {
+                    body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancelled);
+                }
+                catch (System.Text.Json.JsonException e)
+                {
+                    throw new BadRequestException($"The request body is not JSON: {e.Message}");
+                }
+                request = OpenInferenceProtocol.Parse(body, model, options.TopK);
+                answers = model.LogitsAsync(request.Images, cancelled);
             }
-            catch (System.Text.Json.JsonException e)
-            {
-                throw new BadRequestException($"The request body is not JSON: {e.Message}");
-            }
-            var request = OpenInferenceProtocol.Parse(body, model, options.TopK);
-            var logits = await Task.WhenAll(request.Images.Select(image => model.LogitsAsync(image, cancelled)).ToList());
+            var logits = await Task.WhenAll(answers);
             return Results.Json(OpenInferenceProtocol.Response(model, request, logits));
         }));
         app.MapPost("/predictions/{name}", (string name, HttpContext context) => Answer(context, log, options, async cancelled =>
@@ -62,13 +68,18 @@ static class InferenceServer
                 return notFound;
             var topk = context.Request.Query["topk"] is { Count: 1 } k ? (int.TryParse(k[0], out var n) && n >= 1 && n <= model.Classifier.Categories.Count ? n
                 : throw new BadRequestException($"topk must be 1 to {model.Classifier.Categories.Count}, got '{k[0]}'.")) : options.TopK;
-            // Kestrel enforces the size limit as the body is read (413); the decoder needs a seekable stream.
-            using var upload = new MemoryStream();
-            await context.Request.Body.CopyToAsync(upload, cancelled);
-            if (upload.Length == 0)
-                throw new BadRequestException("The request body is empty: send the image file's bytes.");
-            upload.Position = 0;
-            var logits = await model.LogitsAsync(model.Preprocess(upload, "the uploaded image"), cancelled);
+            Task<float[]> answer;
+            using (model.Arriving())
+            {
+                // Kestrel enforces the size limit as the body is read (413); the decoder needs a seekable stream.
+                using var upload = new MemoryStream();
+                await context.Request.Body.CopyToAsync(upload, cancelled);
+                if (upload.Length == 0)
+                    throw new BadRequestException("The request body is empty: send the image file's bytes.");
+                upload.Position = 0;
+                answer = model.LogitsAsync(model.Preprocess(upload, "the uploaded image"), cancelled);
+            }
+            var logits = await answer;
             var top = model.Classifier.TopK(logits, topk);
             return Results.Json(new { model = model.Name, top = top.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) });
         }));

@@ -28,6 +28,9 @@ sealed class ServedModel : IAsyncDisposable
 
     public ImageClassifier Classifier { get; }
 
+    /// <summary>Marks a request as on its way to the model (<see cref="DynamicBatcher.Arriving"/>) until it is queued or has failed.</summary>
+    public IDisposable Arriving() => batcher.Arriving();
+
     /// <summary>An uploaded image, decoded and preprocessed as <c>classify</c> does: a [3, H, W] tensor.</summary>
     /// <exception cref="ImageFileException">It is not a supported image, corrupt, or too large.</exception>
     public Tensor Preprocess(Stream image, string name) => Classifier.Transforms.forward(ImageFile.Load(image, name));
@@ -40,6 +43,25 @@ sealed class ServedModel : IAsyncDisposable
             throw new QueueFullException();
         ServerMetrics.QueueDepth.Set(batcher.QueueDepth);
         return logits.WaitAsync(cancelled);
+    }
+
+    /// <summary>The logits of each preprocessed image (which this disposes); on a full queue, the images not queued are disposed too.</summary>
+    /// <exception cref="QueueFullException">The queue is full.</exception>
+    public List<Task<float[]>> LogitsAsync(IReadOnlyList<Tensor> images, CancellationToken cancelled)
+    {
+        var answers = new List<Task<float[]>>(images.Count);
+        try
+        {
+            foreach (var image in images)
+                answers.Add(LogitsAsync(image, cancelled));
+            return answers;
+        }
+        catch (QueueFullException)
+        {
+            foreach (var image in images.Skip(answers.Count + 1))
+                image.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Answers every queued request, then frees the model.</summary>

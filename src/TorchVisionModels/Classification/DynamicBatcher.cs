@@ -5,9 +5,10 @@ namespace TorchVisionModels.Classification;
 
 /// <summary>
 /// Dynamic batching for a server: requests (one preprocessed image each) wait in a bounded queue; one worker takes
-/// up to <c>maxBatchSize</c> of them, waiting at most <c>maxDelay</c> after the first, runs the model once on the
-/// batch and answers each request with its row of logits. Preprocessing stays with the callers, in parallel; only
-/// the model runs here, one batch at a time.
+/// up to <c>maxBatchSize</c> of them, runs the model once on the batch and answers each request with its row of
+/// logits. A batch that is not full waits for more, at most <c>maxDelay</c> after its first request, but only while
+/// requests are known to be on their way (<see cref="Arriving"/>): alone, a request runs at once. Preprocessing stays
+/// with the callers, in parallel; only the model runs here, one batch at a time.
 /// </summary>
 public sealed class DynamicBatcher : IAsyncDisposable
 {
@@ -20,6 +21,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
     readonly Channel<Request> queue;
     readonly Task worker;
     int depth;
+    int arriving;
 
     /// <summary>Starts the worker.</summary>
     /// <param name="model">The network (in eval mode), images in, logits out.</param>
@@ -41,6 +43,27 @@ public sealed class DynamicBatcher : IAsyncDisposable
 
     /// <summary>Requests waiting for the model: queued, or in the batch being gathered.</summary>
     public int QueueDepth => Volatile.Read(ref depth);
+
+    /// <summary>
+    /// Says a request is on its way (its image being received or decoded), so a batch being gathered waits for it,
+    /// up to the delay. Dispose it once the request is queued or has failed.
+    /// </summary>
+    public IDisposable Arriving()
+    {
+        Interlocked.Increment(ref arriving);
+        return new Arrival(this);
+    }
+
+    sealed class Arrival(DynamicBatcher batcher) : IDisposable
+    {
+        int done;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref done, 1) == 0)
+                Interlocked.Decrement(ref batcher.arriving);
+        }
+    }
 
     /// <summary>Told the size of each batch the model ran, and how long it took.</summary>
     public event Action<int, TimeSpan>? BatchRan;
@@ -68,12 +91,12 @@ public sealed class DynamicBatcher : IAsyncDisposable
         {
             batch.Clear();
             Take(batch);
-            if (batch.Count < maxBatchSize && maxDelay > TimeSpan.Zero)
+            if (batch.Count < maxBatchSize && maxDelay > TimeSpan.Zero && Volatile.Read(ref arriving) > 0)
             {
                 using var wait = new CancellationTokenSource(maxDelay);
                 try
                 {
-                    while (batch.Count < maxBatchSize && await queue.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
+                    while (batch.Count < maxBatchSize && Volatile.Read(ref arriving) > 0 && await queue.Reader.WaitToReadAsync(wait.Token).ConfigureAwait(false))
                         Take(batch);
                 }
                 catch (OperationCanceledException)

@@ -186,7 +186,10 @@ public sealed class ServeTests : IAsyncLifetime
         Assert.Contains("torchvision_resnet_errors_total{kind=\"payload_too_large\"}", errors);
     }
 
-    /// <summary>SIGTERM while requests wait for their batch: every accepted request is answered, and the process exits 0.</summary>
+    /// <summary>
+    /// SIGTERM while requests are in progress (their bodies half sent, so they are held there): the server finishes
+    /// every one, refuses new connections meanwhile, and exits 0.
+    /// </summary>
     [Fact]
     public async Task SigtermDrainsWhatWasAccepted()
     {
@@ -195,19 +198,51 @@ public sealed class ServeTests : IAsyncLifetime
         var address = line[(line.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..].Trim();
         using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(1) };
         var bytes = File.ReadAllBytes(Path.Combine(Fixtures.Samples, "cat.png"));
-        var requests = Enumerable.Range(0, 6).Select(_ => client.PostAsync("/predictions/resnet18", new ByteArrayContent(bytes))).ToList();
-        // The batch waits 1 s for more; stop the server while they wait.
-        await WaitFor(async () => await Metric(client, "torchvision_resnet_queue_depth") == 6);
+        var rest = new TaskCompletionSource();
+        var requests = Enumerable.Range(0, 4).Select(_ => client.PostAsync("/predictions/resnet18", new HalfThenRest(bytes, rest.Task))).ToList();
+        await WaitFor(async () => await Metric(client, "http_requests_in_progress") >= 4);
         using (var kill = Process.Start("kill", ["-TERM", child.Id.ToString()]))
             await kill.WaitForExitAsync();
+        await WaitFor(async () =>
+        {
+            using var probe = new HttpClient();
+            try
+            {
+                await probe.GetAsync(new Uri(new Uri(address), "/v2/health/live"));
+                return false;
+            }
+            catch (HttpRequestException)
+            {
+                return true; // no longer accepting
+            }
+        });
+        rest.SetResult();
         Assert.All(await Task.WhenAll(requests), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.True(child.WaitForExit(60_000), "the server did not exit after SIGTERM");
         Assert.Equal(0, child.ExitCode);
     }
 
+    /// <summary>A request body sent in two halves, the second when <paramref name="rest"/> completes.</summary>
+    sealed class HalfThenRest(byte[] bytes, Task rest) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
+            await stream.FlushAsync();
+            await rest;
+            await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+
     static void Serve(string[] arguments)
     {
-        var exitCode = Inference.Cli.Run(["serve", "--model", "resnet18", "--weights", arguments[0], "--host", "127.0.0.1", "--port", "0", "--max-batch-delay-ms", "1000"]);
+        var exitCode = Inference.Cli.Run(["serve", "--model", "resnet18", "--weights", arguments[0], "--host", "127.0.0.1", "--port", "0"]);
         if (exitCode != 0)
             throw new InvalidOperationException($"serve exited with {exitCode}");
     }
@@ -236,12 +271,11 @@ public sealed class ServeTests : IAsyncLifetime
     static async Task<(double sum, double count)> BatchSizes(HttpClient client)
         => (await Metric(client, "torchvision_resnet_batch_size_sum"), await Metric(client, "torchvision_resnet_batch_size_count"));
 
-    /// <summary>A metric's value from /metrics (0 before it is first set).</summary>
+    /// <summary>A metric's value from /metrics, summed over its labels (0 before it is first set).</summary>
     static async Task<double> Metric(HttpClient client, string name)
-    {
-        var line = (await client.GetStringAsync("/metrics")).Split('\n').FirstOrDefault(l => l.StartsWith(name + " ", StringComparison.Ordinal));
-        return line is null ? 0 : double.Parse(line[(name.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
-    }
+        => (await client.GetStringAsync("/metrics")).Split('\n')
+            .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 
     static async Task WaitFor(Func<Task<bool>> condition)
     {
