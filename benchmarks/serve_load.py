@@ -140,7 +140,7 @@ def main():
                 o, t = ours[c], theirs[c]
                 print(f"| {model} | {c} | {o['rps']:.1f} | {o['p50']:.0f} | {o['p99']:.0f} | {o['errors']} | {t['rps']:.1f} | {t['p50']:.0f} | {t['p99']:.0f} | {t['errors']} | {o['rps'] / t['rps']:.2f}x |")
         print("\nResident memory after the load (MB): " + "; ".join(f"{m}: ours {o['rss_mb']:.0f}, FastAPI {t['rss_mb']:.0f}" for m, o, t in rows))
-        print(f"\n| model | bench in-process images/s (batch {args.max_batch_size}, decoded input) | served at concurrency {max(concurrencies)} req/s | served vs in-process |")
+        print(f"\n| model | bench in-process images/s (batch {args.max_batch_size}, random tensors: no decoding) | served at concurrency {max(concurrencies)} req/s | served vs in-process |")
         print("|---|---|---|---|")
         for model, in_process, served in overhead:
             print(f"| {model} | {in_process:.1f} | {served:.1f} | {served / in_process:.2f}x |")
