@@ -28,6 +28,13 @@ static class BackendOption
     /// <summary>How the CLI names a backend: as <c>--backend</c> takes it.</summary>
     public static string Name(InferenceBackend backend) => backend == InferenceBackend.OnnxRuntime ? "onnxruntime" : "torch";
 
+    /// <summary><c>--verbose</c>: say on stderr which weights, device and backend ran (<see cref="Ran"/>).</summary>
+    public static Option<bool> CreateVerbose() => new("--verbose") { Description = "Say on stderr which weights, device and backend ran, and why" };
+
+    /// <summary>What <c>--verbose</c> prints: the weights, the device, and the backend with why it was chosen.</summary>
+    public static string Ran(ImageClassifier classifier, string asked)
+        => $"{classifier.Pretrained!.Description} on {classifier.Device}, backend {Describe(classifier.Backend!, asked)}";
+
     /// <summary>The backend that ran and why, as classify and evaluate print it: e.g. <c>onnxruntime (auto: ...)</c>.</summary>
     public static string Describe(BackendChoice choice, string asked)
         => $"{Name(choice.Backend)} ({(asked == "auto" ? choice.Reason : "--backend " + asked)})";

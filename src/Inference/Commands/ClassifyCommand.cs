@@ -25,7 +25,7 @@ static class ClassifyCommand
         var dtype = DtypeOption.Create();
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
         var backend = BackendOption.Create();
-        var verbose = new Option<bool>("--verbose") { Description = "Say on stderr which weights, device and backend ran, and why" };
+        var verbose = BackendOption.CreateVerbose();
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
@@ -48,17 +48,17 @@ static class ClassifyCommand
             var k = result.GetValue(topk);
             if (k > classifier.Categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {classifier.Categories.Count} classes.");
-            var ran = BackendOption.Describe(classifier.Backend!, asked);
-            if (result.GetValue(verbose))
-                result.InvocationConfiguration.Error.WriteLine($"{classifier.Pretrained!.Description} on {classifier.Device}, backend {ran}");
-
             var error = result.InvocationConfiguration.Error;
+            if (result.GetValue(verbose))
+                error.WriteLine(BackendOption.Ran(classifier, asked));
+
             var files = ImageInputs.Expand(result.GetValue(images)!, warning => error.WriteLine($"warning: {warning}"));
             var failures = new List<ClassificationResult>();
             var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
                 .Select(r => { if (r.Error is not null) failures.Add(r); return r; });
             if (asJson)
-                WriteJson(output, classifier.Pretrained!.Architecture, classifier.Pretrained.Description, classifier.Device.ToString(), ran, results);
+                WriteJson(output, classifier.Pretrained!.Architecture, classifier.Pretrained.Description, classifier.Device.ToString(),
+                    BackendOption.Describe(classifier.Backend!, asked), results);
             else
                 WriteTables(output, error, results);
             return failures.Any(f => f.InternalError) ? ExitCodes.InternalError

@@ -22,7 +22,7 @@ static class EvaluateCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table" };
         var backend = BackendOption.Create();
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model, as training evaluates)", DefaultValueFactory = _ => true };
-        var verbose = new Option<bool>("--verbose") { Description = "Say on stderr which weights, device and backend ran, and why" };
+        var verbose = BackendOption.CreateVerbose();
 
         var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
         {
@@ -45,7 +45,7 @@ static class EvaluateCommand
                 throw new ArgumentException($"{pretrained.Description} predicts {pretrained.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
             var error = result.InvocationConfiguration.Error;
             if (result.GetValue(verbose))
-                error.WriteLine($"{pretrained.Description} on {classifier.Device}, backend {BackendOption.Describe(classifier.Backend!, asked)}");
+                error.WriteLine(BackendOption.Ran(classifier, asked));
             if (!pretrained.Categories.SequenceEqual(dataset.classes) && pretrained.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
                 error.WriteLine($"warning: the model's classes are not {directory}'s class folders in the same order; class i of the model is scored as folder i.");
 

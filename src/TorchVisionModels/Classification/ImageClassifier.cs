@@ -57,10 +57,10 @@ public sealed class ImageClassifier : IDisposable
         var pretrained = PretrainedModel.Load(architecture, weights, categoriesFile, options.Progress);
         try
         {
+            if (pretrained.IsOnnx && options.Backend == InferenceBackend.Torch)
+                throw new ArgumentException($"{weights} is an ONNX model: run it with the ONNX Runtime backend.");
             var backend = pretrained.IsOnnx
-                ? BackendChoice.For(options.Backend == InferenceBackend.Torch
-                    ? throw new ArgumentException($"{weights} is an ONNX model: run it with the ONNX Runtime backend.")
-                    : InferenceBackend.OnnxRuntime, device, options.Dtype, options.Fast) with { Reason = "an .onnx file" }
+                ? BackendChoice.For(InferenceBackend.OnnxRuntime, device, options.Dtype, options.Fast) with { Reason = "an .onnx file" }
                 : BackendChoice.For(options.Backend, device, options.Dtype, options.Fast);
             var preset = options.Preprocessing?.Invoke(pretrained.Transforms) ?? pretrained.Transforms;
             var runner = pretrained.Runner(backend.Backend, device, options.Dtype, options.Fast, options.Threads, preset.crop_size);

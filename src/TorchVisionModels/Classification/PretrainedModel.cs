@@ -128,8 +128,7 @@ public sealed class PretrainedModel : IDisposable
 
     static PretrainedModel LoadOnnx(string? architecture, string path, string? categoriesFile)
     {
-        using var onnx = OnnxRuntimeModel.Open(path, threads: 1);
-        if (onnx.Metadata.TryGetValue(OnnxMetadataKey, out var json))
+        if (OnnxModelMetadata.Read(path).TryGetValue(OnnxMetadataKey, out var json))
             return FromCard(ModelCard.Parse(json, $"{path}'s model card"), architecture, path, categoriesFile, build: null);
         // An ONNX model from elsewhere (torch.onnx.export's, say): the classic script's preset and ImageNet's classes.
         var categories = categoriesFile is not null ? ReadCategories(categoriesFile) : Weights.ImageNetCategories;

@@ -87,21 +87,13 @@ public sealed record ModelCard(
     /// <exception cref="ArgumentException">The weights do not fit the card (shapes, keys); the message names both files.</exception>
     public ResNet Load(string weightsFile, string cardName)
     {
-        var model = Build();
         try
         {
-            model.load_state_dict(weightsFile);
-            return model;
+            return Classification.PretrainedModel.WithCheckpoint(Build(), weightsFile);
         }
         catch (CheckpointException e) when (e.Result is not null)
         {
-            model.Dispose();
             throw new ArgumentException($"{cardName} describes {Describe()}, but {weightsFile} does not fit it: {e.Message}");
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
         }
     }
 
