@@ -11,6 +11,28 @@ static class NativeAllocator
     [DllImport("libc", EntryPoint = "mallopt")]
     static extern int mallopt(int parameter, int value);
 
+    [DllImport("libc", EntryPoint = "malloc_trim")]
+    static extern int malloc_trim(nuint pad);
+
+    /// <summary>
+    /// Gives the C library's free memory back to the system. Decoders allocate a large image's rows and blocks from
+    /// glibc's per-thread arenas, which keep what is freed: after a server decoded 9400x9400 PNGs, 235 MB stayed
+    /// resident without this (measured). Linux with glibc only; elsewhere nothing happens.
+    /// </summary>
+    public static void ReturnFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux())
+            return;
+        try
+        {
+            _ = malloc_trim(0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc: nothing to trim.
+        }
+    }
+
     /// <summary>
     /// For training: keeps freed tensor memory in the process for the next step instead of returning it to the OS.
     /// glibc maps every block over 32 MB (most activations when training at 224 px) afresh and unmaps it when

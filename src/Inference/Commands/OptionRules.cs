@@ -11,4 +11,11 @@ static class OptionRules
         option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{option.Name} must be at least 1"); });
         return option;
     }
+
+    /// <summary><paramref name="option"/>, optional, refusing values below 1 when given.</summary>
+    public static Option<int?> Positive(Option<int?> option)
+    {
+        option.Validators.Add(r => { if (r.GetValueOrDefault<int?>() < 1) r.AddError($"{option.Name} must be at least 1"); });
+        return option;
+    }
 }

@@ -23,23 +23,41 @@ static class ServeCommand
         var backend = BackendOption.Create();
         var dtype = DtypeOption.Create();
         var device = DeviceOption.Create();
-        var host = new Option<string>("--host") { Description = "The address to listen on", DefaultValueFactory = _ => "0.0.0.0" };
-        var port = new Option<int>("--port") { Description = "The port to listen on", DefaultValueFactory = _ => 8080 };
-        var maxBatch = OptionRules.Positive(new Option<int>("--max-batch-size") { Description = "The most images one forward pass takes", DefaultValueFactory = _ => 16 });
-        var delay = new Option<int>("--max-batch-delay-ms") { Description = "How long a batch's first request waits for more", DefaultValueFactory = _ => 5 };
-        var queue = OptionRules.Positive(new Option<int>("--max-queue") { Description = "The most images waiting for the model; more get 503", DefaultValueFactory = _ => 256 });
+        var defaults = new ServerOptions();
+        var host = new Option<string>("--host") { Description = "The address to listen on: an IP address (0.0.0.0: every interface) or localhost", DefaultValueFactory = _ => defaults.Host };
+        var port = new Option<int>("--port") { Description = "The HTTP port to listen on", DefaultValueFactory = _ => defaults.Port };
+        var maxBatch = OptionRules.Positive(new Option<int>("--max-batch-size") { Description = "The most images one forward pass takes", DefaultValueFactory = _ => defaults.MaxBatchSize });
+        var delay = new Option<int>("--max-batch-delay-ms") { Description = "How long a batch's first request waits for more", DefaultValueFactory = _ => (int)defaults.MaxBatchDelay.TotalMilliseconds };
+        var queue = OptionRules.Positive(new Option<int>("--max-queue") { Description = "The most images waiting for the model; more get 503", DefaultValueFactory = _ => defaults.MaxQueue });
+        var maxImages = OptionRules.Positive(new Option<int?>("--max-images-per-request") { Description = "The most images one request may carry (default: --max-batch-size)" });
         var threads = new Option<int>("--threads") { Description = "Threads the model computes with (0: one per core)" };
-        var topk = OptionRules.Positive(new Option<int>("--topk") { Description = "Classes per image in top-k answers, unless a request asks otherwise", DefaultValueFactory = _ => 5 });
-        var timeout = OptionRules.Positive(new Option<int>("--request-timeout-ms") { Description = "The longest a request waits for its answer (504 after)", DefaultValueFactory = _ => 30000 });
-        var maxRequest = OptionRules.Positive(new Option<int>("--max-request-mb") { Description = "The largest request body in MB (413 above)", DefaultValueFactory = _ => 20 });
+        var topk = OptionRules.Positive(new Option<int>("--topk") { Description = "Classes per image in top-k answers, unless a request asks otherwise", DefaultValueFactory = _ => defaults.TopK });
+        var timeout = OptionRules.Positive(new Option<int>("--request-timeout-ms") { Description = "The longest a request may take, reading and decoding included (504 after)", DefaultValueFactory = _ => (int)defaults.RequestTimeout.TotalMilliseconds });
+        var maxRequest = OptionRules.Positive(new Option<int>("--max-request-mb") { Description = "The largest request body in MB (413 above)", DefaultValueFactory = _ => (int)(defaults.MaxRequestBytes >> 20) });
+        var budget = OptionRules.Positive(new Option<int>("--memory-budget-mb") { Description = "The memory all requests in flight may hold, in MB: bodies, images being decoded, preprocessed images (503 past it)", DefaultValueFactory = _ => (int)(defaults.MemoryBudgetBytes >> 20) });
+        var apiKeys = new Option<FileInfo?>("--api-key-file") { Description = "A file of API keys, one per line: inference and metadata then need 'Authorization: Bearer KEY'" };
+        var metrics = new Option<MetricsAccess>("--metrics") { Description = "Who may read /metrics: protected (as inference), open, or off", DefaultValueFactory = _ => defaults.Metrics };
+        var tlsCertificate = new Option<FileInfo?>("--tls-cert") { Description = "HTTPS: the certificate (PEM), with --tls-key" };
+        var tlsKey = new Option<FileInfo?>("--tls-key") { Description = "HTTPS: the certificate's private key (PEM)" };
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last", DefaultValueFactory = _ => true };
         delay.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-batch-delay-ms must be at least 0"); });
         port.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--port must be 0 to 65535"); });
+        host.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string>() is var h && h != "localhost" && !System.Net.IPAddress.TryParse(h, out _))
+                r.AddError($"--host must be an IP address (0.0.0.0 for every interface) or localhost, got '{h}'");
+        });
 
         var command = new Command("serve", "Serve a model over HTTP: KServe's v2 protocol, POST /predictions/NAME, /metrics; dynamic batching.")
         {
-            model, weights, categories, name, backend, fast, dtype, device, host, port, maxBatch, delay, queue, threads, topk, timeout, maxRequest,
+            model, weights, categories, name, backend, fast, dtype, device, host, port, maxBatch, delay, queue, maxImages, threads, topk, timeout,
+            maxRequest, budget, apiKeys, metrics, tlsCertificate, tlsKey,
         };
+        command.Validators.Add(r =>
+        {
+            if ((r.GetValue(tlsCertificate) is null) != (r.GetValue(tlsKey) is null))
+                r.AddError("--tls-cert and --tls-key go together: give both for HTTPS, or neither");
+        });
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             if (result.GetValue(threads) is > 0 and var t)
@@ -47,9 +65,22 @@ static class ServeCommand
             var classifierOptions = BackendOption.Options(result.GetValue(backend)!, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: true, preset => preset)
                 with { Threads = result.GetValue(threads) };
             var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, classifierOptions, result.GetValue(categories));
-            var options = new ServerOptions($"http://{result.GetValue(host)}:{result.GetValue(port)}", result.GetValue(maxBatch),
-                TimeSpan.FromMilliseconds(result.GetValue(delay)), result.GetValue(queue), Math.Min(result.GetValue(topk), classifier.Categories.Count),
-                TimeSpan.FromMilliseconds(result.GetValue(timeout)), result.GetValue(maxRequest) * 1048576L);
+            var options = new ServerOptions
+            {
+                Host = result.GetValue(host)!,
+                Port = result.GetValue(port),
+                MaxBatchSize = result.GetValue(maxBatch),
+                MaxBatchDelay = TimeSpan.FromMilliseconds(result.GetValue(delay)),
+                MaxQueue = result.GetValue(queue),
+                MaxImagesPerRequest = result.GetValue(maxImages) ?? result.GetValue(maxBatch),
+                TopK = Math.Min(result.GetValue(topk), classifier.Categories.Count),
+                RequestTimeout = TimeSpan.FromMilliseconds(result.GetValue(timeout)),
+                MaxRequestBytes = result.GetValue(maxRequest) * 1048576L,
+                MemoryBudgetBytes = result.GetValue(budget) * 1048576L,
+                ApiKeys = result.GetValue(apiKeys) is { } keys ? ServerSecrets.ApiKeys(keys.FullName) : [],
+                Metrics = result.GetValue(metrics),
+                Certificate = result.GetValue(tlsCertificate) is { } certificate ? ServerSecrets.Certificate(certificate.FullName, result.GetValue(tlsKey)!.FullName) : null,
+            };
             Run(new ServedModel(result.GetValue(name) ?? classifier.Pretrained!.Architecture, classifier, options), options, result.InvocationConfiguration.Output,
                 BackendOption.Describe(classifier.Backend!, result.GetValue(backend)!));
             return ExitCodes.Success;

@@ -1,7 +1,9 @@
-using System.Text.Json.Nodes;
+using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using BadHttpRequestException = Microsoft.AspNetCore.Http.BadHttpRequestException;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,7 +16,8 @@ namespace Inference.Serving;
 /// The HTTP server of <c>serve</c> (ASP.NET Core on Kestrel): KServe's Open Inference Protocol (v2) under
 /// <c>/v2</c>, TorchServe's plain <c>POST /predictions/{name}</c> for people, and Prometheus metrics at
 /// <c>/metrics</c>. Every client error is one JSON object, <c>{"error": "..."}</c>, as the v2 protocol specifies.
-/// On SIGTERM the host stops accepting, finishes the requests it has, and the model answers everything queued.
+/// Ready once the model has run a warm-up batch, not ready from SIGTERM on, while the host stops accepting,
+/// finishes the requests it has, and the model answers everything queued.
 /// </summary>
 static class InferenceServer
 {
@@ -22,68 +25,101 @@ static class InferenceServer
     public static WebApplication Build(ServedModel model, ServerOptions options)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
-        builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            Listen(kestrel, options.Host, options.Port, HttpProtocols.Http1AndHttp2, options);
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; console.UseUtcTimestamp = true; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.RequestTimeout + TimeSpan.FromSeconds(5));
+        var authenticated = options.ApiKeys.Count > 0;
+        if (authenticated)
+        {
+            builder.Services.AddAuthentication(ApiKeyAuthentication.Name)
+                .AddScheme<ApiKeyOptions, ApiKeyAuthentication>(ApiKeyAuthentication.Name,
+                    keys => keys.KeyHashes = [.. options.ApiKeys.Select(ApiKeyAuthentication.Hash)]);
+            builder.Services.AddAuthorization();
+        }
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
+        var readiness = new Readiness(model, app.Lifetime, log);
 
         app.UseHttpMetrics();
-        app.MapMetrics("/metrics");
+        if (authenticated)
+        {
+            app.UseAuthentication();
+            app.UseAuthorization();
+        }
 
-        app.MapGet("/v2", () => Results.Json(new { name = "torchvision-resnet", version = typeof(InferenceServer).Assembly.GetName().Version?.ToString(), extensions = Array.Empty<string>() }));
+        // Probes stay open: a kubelet has no key. Everything that touches the model needs one, when keys are set.
         app.MapGet("/v2/health/live", () => Results.Json(new { live = true }));
-        app.MapGet("/v2/health/ready", () => Results.Json(new { ready = true }));
-        app.MapGet("/v2/models/{name}", (string name) => Served(model, name) ?? Results.Json(OpenInferenceProtocol.Metadata(model)));
-        app.MapGet("/v2/models/{name}/ready", (string name) => Served(model, name) ?? Results.Json(new { name, ready = true }));
-        app.MapPost("/v2/models/{name}/infer", (string name, HttpContext context) => Answer(context, log, options, async cancelled =>
+        app.MapGet("/v2/health/ready", () => Results.Json(new { ready = readiness.Ready }, statusCode: readiness.Ready ? 200 : 503));
+        if (options.Metrics != MetricsAccess.Off)
+            Protect(app.MapMetrics("/metrics"), authenticated && options.Metrics == MetricsAccess.Protected);
+        var api = app.MapGroup("");
+        Protect(api, authenticated);
+
+        api.MapGet("/v2", () => Results.Json(new { name = "torchvision-resnet", version = typeof(InferenceServer).Assembly.GetName().Version?.ToString(), extensions = Array.Empty<string>() }));
+        api.MapGet("/v2/models/{name}", (string name) => Served(model, name) ?? Results.Json(OpenInferenceProtocol.Metadata(model)));
+        api.MapGet("/v2/models/{name}/ready", (string name) => Served(model, name)
+            ?? Results.Json(new { name, ready = readiness.Ready }, statusCode: readiness.Ready ? 200 : 503));
+        api.MapPost("/v2/models/{name}/infer", (string name, HttpContext context) => Answer(context, log, model, options, name, async (body, arrival, cancelled) =>
         {
-            if (Served(model, name) is { } notFound)
-                return notFound;
             OpenInferenceProtocol.Request request;
-            List<Task<float[]>> answers;
-            using (model.Arriving())
+            IDisposable tensors;
+            using (body)
+                request = OpenInferenceProtocol.Parse(body.Bytes, model, options, out tensors, cancelled);
+            using (tensors)
             {
-                JsonNode? body;
-                try
-                {
-                    body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: cancelled);
-                }
-                catch (System.Text.Json.JsonException e)
-                {
-                    throw new BadRequestException($"The request body is not JSON: {e.Message}");
-                }
-                request = OpenInferenceProtocol.Parse(body, model, options.TopK);
-                answers = model.LogitsAsync(request.Images, cancelled);
+                List<Task<float[]>> answers;
+                using (arrival)
+                    answers = model.LogitsAsync(request.Images, cancelled);
+                return Results.Json(OpenInferenceProtocol.Response(model, request, await Task.WhenAll(answers)));
             }
-            var logits = await Task.WhenAll(answers);
-            return Results.Json(OpenInferenceProtocol.Response(model, request, logits));
         }));
-        app.MapPost("/predictions/{name}", (string name, HttpContext context) => Answer(context, log, options, async cancelled =>
+        api.MapPost("/predictions/{name}", (string name, HttpContext context) => Answer(context, log, model, options, name, async (body, arrival, cancelled) =>
         {
-            if (Served(model, name) is { } notFound)
-                return notFound;
-            var topk = context.Request.Query["topk"] is { Count: 1 } k ? (int.TryParse(k[0], out var n) && n >= 1 && n <= model.Classifier.Categories.Count ? n
-                : throw new BadRequestException($"topk must be 1 to {model.Classifier.Categories.Count}, got '{k[0]}'.")) : options.TopK;
+            var classes = model.Classifier.Categories.Count;
+            var topk = context.Request.Query["topk"] is { Count: 1 } k ? (int.TryParse(k[0], out var n) && n >= 1 && n <= classes ? n
+                : throw new BadRequestException($"topk must be 1 to {classes}, got '{k[0]}'.")) : options.TopK;
             Task<float[]> answer;
-            using (model.Arriving())
+            using (model.Memory.Reserve(model.TensorBytes, "the uploaded image"))
             {
-                // Kestrel enforces the size limit as the body is read (413); the decoder needs a seekable stream.
-                using var upload = new MemoryStream();
-                await context.Request.Body.CopyToAsync(upload, cancelled);
-                if (upload.Length == 0)
-                    throw new BadRequestException("The request body is empty: send the image file's bytes.");
-                upload.Position = 0;
-                answer = model.LogitsAsync(model.Preprocess(upload, "the uploaded image"), cancelled);
+                using (arrival)
+                using (body)
+                {
+                    if (body.Bytes.IsEmpty)
+                        throw new BadRequestException("The request body is empty: send the image file's bytes.");
+                    answer = model.LogitsAsync(model.Preprocess(body.AsStream(), "the uploaded image"), cancelled);
+                }
+                var top = model.Classifier.TopK(await answer, topk);
+                return Results.Json(new { model = model.Name, top = top.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) });
             }
-            var logits = await answer;
-            var top = model.Classifier.TopK(logits, topk);
-            return Results.Json(new { model = model.Name, top = top.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) });
         }));
         return app;
+    }
+
+    static void Listen(KestrelServerOptions kestrel, string host, int port, HttpProtocols protocols, ServerOptions options)
+    {
+        void Configure(ListenOptions listen)
+        {
+            // HTTP/2 needs TLS's protocol negotiation; without TLS, only gRPC's port speaks it (prior knowledge).
+            listen.Protocols = options.Certificate is null && protocols == HttpProtocols.Http1AndHttp2 ? HttpProtocols.Http1 : protocols;
+            if (options.Certificate is { } certificate)
+                listen.UseHttps(certificate);
+        }
+        if (host == "localhost")
+            kestrel.ListenLocalhost(port, Configure);
+        else
+            kestrel.Listen(IPAddress.Parse(host), port, Configure);
+    }
+
+    static void Protect(IEndpointConventionBuilder endpoints, bool authenticated)
+    {
+        if (authenticated)
+            endpoints.RequireAuthorization();
     }
 
     /// <summary>Null when <paramref name="name"/> is the served model; otherwise the 404.</summary>
@@ -96,33 +132,62 @@ static class InferenceServer
     }
 
     /// <summary>
-    /// Runs a request's work with its time limit, and turns each kind of failure into its status code and one
-    /// message: the client's mistakes are 4xx without a stack trace, a full queue 503 with Retry-After, a request
-    /// that ran out of time 504, and only a bug is logged as an error (500).
+    /// Answers an inference request within its time limit, which runs from its first byte: the body is read (under
+    /// the memory budget), then <paramref name="work"/> decodes, queues and waits on a pool thread, owning the body
+    /// and the request's arrival mark. At the limit the client gets 504 at once; work still decoding finishes on its
+    /// own, stops at the next image and returns its memory. Each kind of failure becomes its status and one message:
+    /// the client's mistakes 4xx, a full queue or budget 503 with Retry-After, and only a bug 500, logged with an id.
     /// </summary>
-    static async Task<IResult> Answer(HttpContext context, ILogger log, ServerOptions options, Func<CancellationToken, Task<IResult>> work)
+    static async Task<IResult> Answer(HttpContext context, ILogger log, ServedModel model, ServerOptions options, string name,
+        Func<RequestBody, IDisposable, CancellationToken, Task<IResult>> work)
     {
+        if (Served(model, name) is { } notFound)
+            return notFound;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(options.RequestTimeout);
         try
         {
-            return await work(deadline.Token);
+            var arrival = model.Arriving();
+            RequestBody body;
+            try
+            {
+                body = await RequestBody.ReadAsync(context.Request, model.Memory, options.MaxRequestBytes, deadline.Token);
+            }
+            catch
+            {
+                arrival.Dispose();
+                throw;
+            }
+            var token = deadline.Token;
+            var running = Task.Run(async () =>
+            {
+                using (arrival)
+                using (body)
+                    return await work(body, arrival, token);
+            });
+            // Past the deadline nobody awaits it: observe its failure so it is not reported as unobserved.
+            _ = running.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+            return await running.WaitAsync(token);
         }
         catch (Exception e) when (e is BadRequestException or ImageFileException)
         {
-            ServerMetrics.Errors.WithLabels(e is ImageFileException ? "bad_image" : "bad_request").Inc();
+            ServerMetrics.Errors.WithLabels(e is BadRequestException ? "bad_request" : "bad_image").Inc();
             return Error(StatusCodes.Status400BadRequest, e.Message);
+        }
+        catch (Exception e) when (e is RequestTooLargeException || e is BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge })
+        {
+            ServerMetrics.Errors.WithLabels("payload_too_large").Inc();
+            return Error(StatusCodes.Status413PayloadTooLarge, e is RequestTooLargeException ? e.Message
+                : $"The request body is larger than the server's limit of {options.MaxRequestBytes} bytes.");
         }
         catch (BadHttpRequestException e)
         {
-            ServerMetrics.Errors.WithLabels(e.StatusCode == StatusCodes.Status413PayloadTooLarge ? "payload_too_large" : "bad_request").Inc();
-            return Error(e.StatusCode, e.StatusCode == StatusCodes.Status413PayloadTooLarge
-                ? $"The request body is larger than the server's limit of {options.MaxRequestBytes} bytes."
-                : e.Message);
+            ServerMetrics.Errors.WithLabels("bad_request").Inc();
+            return Error(e.StatusCode, e.Message);
         }
-        catch (QueueFullException e)
+        catch (ServerBusyException e)
         {
-            ServerMetrics.Errors.WithLabels("queue_full").Inc();
+            ServerMetrics.Errors.WithLabels(e.Kind).Inc();
             context.Response.Headers.RetryAfter = "1";
             return Error(StatusCodes.Status503ServiceUnavailable, e.Message);
         }
@@ -134,8 +199,8 @@ static class InferenceServer
         catch (Exception e) when (!context.RequestAborted.IsCancellationRequested)
         {
             ServerMetrics.Errors.WithLabels("internal").Inc();
-            log.LogError(e, "Internal error on {Path}", context.Request.Path);
-            return Error(StatusCodes.Status500InternalServerError, $"Internal error: {e.GetType().Name}: {e.Message}");
+            log.LogError(e, "Internal error {Id} on {Path}", context.TraceIdentifier, context.Request.Path);
+            return Error(StatusCodes.Status500InternalServerError, $"Internal error {context.TraceIdentifier}: the server's log has its details.");
         }
     }
 

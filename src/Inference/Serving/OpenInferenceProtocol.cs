@@ -1,4 +1,7 @@
-using System.Text.Json.Nodes;
+using System.Buffers;
+using System.Buffers.Text;
+using System.Text;
+using System.Text.Json;
 using static TorchSharp.torch;
 
 namespace Inference.Serving;
@@ -42,106 +45,156 @@ static class OpenInferenceProtocol
         };
     }
 
-    /// <summary>A parsed inference request: its id, the images (preprocessed tensors, caller disposes), the outputs and k.</summary>
+    /// <summary>An inference request ready for the model: its id, the images (preprocessed tensors, caller disposes), the outputs and k.</summary>
     public sealed record Request(string? Id, List<Tensor> Images, IReadOnlyList<string> Outputs, int TopK);
 
-    /// <summary>Parses and checks an inference request; images are decoded and preprocessed as classify does.</summary>
-    /// <exception cref="BadRequestException">The JSON does not follow the protocol; the message names the field.</exception>
-    public static Request Parse(JsonNode? body, ServedModel model, int defaultTopK)
+    /// <summary>
+    /// Checks a request against the model and the server's limits, then makes its images: the FP32 tensor read
+    /// straight from the JSON, or each BYTES image decoded and preprocessed as classify does. The declared shape is
+    /// checked against the data sent and the per-request image cap before anything is allocated, and every image's
+    /// memory is reserved in the budget first.
+    /// </summary>
+    /// <param name="body">The request's JSON.</param>
+    /// <param name="model">The served model.</param>
+    /// <param name="options">The server's limits and default k.</param>
+    /// <param name="tensors">Receives the reservation of the request's preprocessed images, which the caller holds until they are answered.</param>
+    /// <param name="cancelled">The request's deadline, checked between images.</param>
+    /// <exception cref="BadRequestException">The JSON does not follow the protocol or exceeds a limit; the message names the field.</exception>
+    public static Request Parse(ReadOnlyMemory<byte> body, ServedModel model, ServerOptions options, out IDisposable tensors, CancellationToken cancelled)
     {
-        if (body is not JsonObject request)
-            throw new BadRequestException("The request body must be a JSON object with \"inputs\".");
-        var id = request["id"] is JsonValue idValue && idValue.TryGetValue<string>(out var text) ? text : null;
-        var topk = request["parameters"]?["top_k"] is JsonValue k ? Integer(k, "parameters.top_k") : defaultTopK;
-        if (topk < 1 || topk > model.Classifier.Categories.Count)
-            throw new BadRequestException($"parameters.top_k must be 1 to {model.Classifier.Categories.Count}, got {topk}.");
-        var outputs = request["outputs"] is JsonArray requested
-            ? requested.Select((o, i) => o?["name"]?.GetValue<string>() ?? throw new BadRequestException($"outputs[{i}].name is missing.")).ToList()
-            : ["logits"];
+        var request = OpenInferenceRequest.Parse(body);
+        var classes = model.Classifier.Categories.Count;
+        var topk = request.TopK ?? options.TopK;
+        if (topk < 1 || topk > classes)
+            throw new BadRequestException($"parameters.top_k must be 1 to {classes}, got {topk}.");
+        var outputs = request.Outputs ?? ["logits"];
         if (outputs.FirstOrDefault(o => !Outputs.Contains(o)) is { } unknown)
             throw new BadRequestException($"outputs: '{unknown}' is not an output of {model.Name} ({string.Join(", ", Outputs)}).");
-        if (request["inputs"] is not JsonArray { Count: 1 } inputs || inputs[0] is not JsonObject input)
-            throw new BadRequestException($"inputs must be an array of one input, '{TensorInput}' (FP32) or '{ImageInput}' (BYTES).");
+        var images = (request.InputName, request.Datatype) switch
+        {
+            (TensorInput, "FP32") => Tensors(request, model, options, out tensors, cancelled),
+            (ImageInput, "BYTES") => EncodedImages(request, model, options, out tensors, cancelled),
+            _ => throw new BadRequestException($"inputs[0] must be '{TensorInput}' with datatype FP32 or '{ImageInput}' with datatype BYTES, got '{request.InputName}' with {request.Datatype}."),
+        };
+        return new Request(request.Id, images, outputs, topk);
+    }
 
-        var images = new List<Tensor>();
+    static string Shape(long[] shape) => $"[{string.Join(", ", shape)}]";
+
+    static void CheckImageCount(long count, ServerOptions options)
+    {
+        if (count > options.MaxImagesPerRequest)
+            throw new BadRequestException($"inputs[0] holds {count} images; this server takes at most {options.MaxImagesPerRequest} per request (--max-images-per-request).");
+    }
+
+    static List<Tensor> Tensors(OpenInferenceRequest request, ServedModel model, ServerOptions options, out IDisposable reservation, CancellationToken cancelled)
+    {
+        var crop = model.Classifier.Transforms.crop_size;
+        var shape = request.Shape!;
+        if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != crop || shape[3] != crop)
+            throw new BadRequestException($"inputs[0].shape must be [N, 3, {crop}, {crop}], got {Shape(shape)}.");
+        CheckImageCount(shape[0], options);
+        var perImage = 3 * crop * crop;
+        if (request.Count != shape[0] * perImage)
+            throw new BadRequestException($"inputs[0].data has {request.Count} numbers; shape {Shape(shape)} needs {shape[0] * perImage}.");
+        if (request.FirstNonNumber >= 0)
+            throw new BadRequestException($"inputs[0].data[{request.FirstNonNumber}] is not a number.");
+
+        reservation = model.Memory.Reserve(shape[0] * perImage * sizeof(float), "inputs[0]");
+        var images = new List<Tensor>((int)shape[0]);
         try
         {
-            var name = input["name"]?.GetValue<string>();
-            var datatype = input["datatype"]?.GetValue<string>();
-            var shape = input["shape"] is JsonArray s ? s.Select((d, i) => (long)Integer(d, $"inputs[0].shape[{i}]")).ToArray()
-                : throw new BadRequestException("inputs[0].shape is missing.");
-            var data = input["data"] as JsonArray ?? throw new BadRequestException("inputs[0].data must be an array.");
-            if ((name, datatype) == (TensorInput, "FP32"))
-                images.AddRange(Tensors(shape, data, model));
-            else if ((name, datatype) == (ImageInput, "BYTES"))
-                images.AddRange(EncodedImages(shape, data, model));
-            else
-                throw new BadRequestException($"inputs[0] must be '{TensorInput}' with datatype FP32 or '{ImageInput}' with datatype BYTES, got '{name}' with {datatype}.");
-            return new Request(id, images, outputs, topk);
+            var reader = new Utf8JsonReader(request.Data.Span);
+            var values = new float[perImage];
+            long index = 0;
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.Number)
+                    continue;
+                var value = reader.TryGetDouble(out var number) ? (float)number : float.NaN;
+                if (!float.IsFinite(value))
+                    throw new BadRequestException($"inputs[0].data[{index}] is {Encoding.UTF8.GetString(reader.ValueSpan)}, not a finite float32.");
+                values[index++ % perImage] = value;
+                if (index % perImage == 0)
+                {
+                    // TorchSharp wraps the array without copying it: each image gets its own.
+                    images.Add(tensor(values, [3, crop, crop]));
+                    values = new float[perImage];
+                    cancelled.ThrowIfCancellationRequested();
+                }
+            }
+            return images;
         }
         catch
         {
-            foreach (var image in images)
-                image.Dispose();
+            Dispose(images);
+            reservation.Dispose();
             throw;
         }
     }
 
-    static Tensor[] Tensors(long[] shape, JsonArray data, ServedModel model)
+    static List<Tensor> EncodedImages(OpenInferenceRequest request, ServedModel model, ServerOptions options, out IDisposable reservation, CancellationToken cancelled)
     {
-        var crop = model.Classifier.Transforms.crop_size;
-        if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != crop || shape[3] != crop)
-            throw new BadRequestException($"inputs[0].shape must be [N, 3, {crop}, {crop}], got [{string.Join(", ", shape)}].");
-        var values = new float[shape.Aggregate(1L, (a, b) => a * b)];
-        var flat = Flatten(data).GetEnumerator();
-        for (var i = 0; i < values.Length; i++)
+        var shape = request.Shape!;
+        if (shape.Length is < 1 or > 2 || shape[0] != request.Count || shape.Skip(1).Any(d => d != 1))
+            throw new BadRequestException($"inputs[0].shape must be [N] (or [N, 1]) with N = {request.Count}, the images in inputs[0].data; got {Shape(shape)}.");
+        CheckImageCount(request.Count, options);
+        if (request.FirstNonString >= 0)
+            throw new BadRequestException($"inputs[0].data[{request.FirstNonString}] must be a base64 string of an image file.");
+
+        reservation = model.Memory.Reserve(request.Count * model.TensorBytes, "inputs[0]");
+        var images = new List<Tensor>((int)request.Count);
+        try
         {
-            if (!flat.MoveNext())
-                throw new BadRequestException($"inputs[0].data has {i} numbers; shape [{string.Join(", ", shape)}] needs {values.Length}.");
-            values[i] = flat.Current is JsonValue v && v.TryGetValue<double>(out var number) ? (float)number
-                : throw new BadRequestException($"inputs[0].data[{i}] is not a number.");
+            var reader = new Utf8JsonReader(request.Data.Span);
+            while (reader.Read())
+            {
+                if (reader.TokenType != JsonTokenType.String)
+                    continue;
+                var name = $"inputs[0].data[{images.Count}]";
+                var length = reader.ValueSpan.Length;
+                using var encoded = model.Memory.Reserve(length, name);
+                var buffer = ArrayPool<byte>.Shared.Rent(length);
+                try
+                {
+                    // Unescaped into the buffer, then decoded where it lies: one buffer per image, from the pool.
+                    var written = reader.CopyString(buffer);
+                    if (Base64.DecodeFromUtf8InPlace(buffer.AsSpan(0, written), out var decoded) != OperationStatus.Done)
+                        throw new BadRequestException($"{name} is not base64.");
+                    images.Add(model.Preprocess(new MemoryStream(buffer, 0, decoded, writable: false), name));
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+                cancelled.ThrowIfCancellationRequested();
+            }
+            return images;
         }
-        if (flat.MoveNext())
-            throw new BadRequestException($"inputs[0].data has more than the {values.Length} numbers shape [{string.Join(", ", shape)}] needs.");
-        using var batch = tensor(values, shape);
-        return batch.unbind(0);
+        catch
+        {
+            Dispose(images);
+            reservation.Dispose();
+            throw;
+        }
     }
 
-    static List<Tensor> EncodedImages(long[] shape, JsonArray data, ServedModel model)
+    static void Dispose(List<Tensor> images)
     {
-        if (shape.Length is < 1 or > 2 || shape[0] != data.Count || shape.Skip(1).Any(d => d != 1))
-            throw new BadRequestException($"inputs[0].shape must be [N] (or [N, 1]) with N = {data.Count}, the images in inputs[0].data; got [{string.Join(", ", shape)}].");
-        var images = new List<Tensor>();
-        for (var i = 0; i < data.Count; i++)
-        {
-            var encoded = data[i] is JsonValue v && v.TryGetValue<string>(out var base64) ? base64
-                : throw new BadRequestException($"inputs[0].data[{i}] must be a base64 string of an image file.");
-            byte[] bytes;
-            try
-            {
-                bytes = Convert.FromBase64String(encoded);
-            }
-            catch (FormatException)
-            {
-                throw new BadRequestException($"inputs[0].data[{i}] is not base64.");
-            }
-            images.Add(model.Preprocess(new MemoryStream(bytes, writable: false), $"inputs[0].data[{i}]"));
-        }
-        return images;
+        foreach (var image in images)
+            image.Dispose();
     }
-
-    static IEnumerable<JsonNode?> Flatten(JsonArray data)
-        => data.SelectMany(item => item is JsonArray nested ? Flatten(nested) : [item]);
-
-    static int Integer(JsonNode? node, string field)
-        => node is JsonValue v && v.TryGetValue<long>(out var n) && n is >= int.MinValue and <= int.MaxValue ? (int)n
-            : throw new BadRequestException($"{field} must be a whole number.");
 
     /// <summary>The response: each output asked for, for every image.</summary>
     public static object Response(ServedModel model, Request request, IReadOnlyList<float[]> logits)
     {
         var classes = model.Classifier.Categories.Count;
         var n = logits.Count;
+        for (var i = 0; i < n; i++)
+        {
+            if (!logits[i].All(float.IsFinite))
+                throw new BadRequestException($"inputs[0]: image {i} gives logits that are not finite numbers, which JSON cannot carry; its values are far outside the normalised pixels the model takes (mean 0, standard deviation 1 per channel).");
+        }
         var top = request.Outputs.Any(o => o.StartsWith("top_k", StringComparison.Ordinal))
             ? logits.Select(l => model.Classifier.TopK(l, request.TopK)).ToList()
             : null;

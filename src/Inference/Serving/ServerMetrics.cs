@@ -9,9 +9,12 @@ namespace Inference.Serving;
 static class ServerMetrics
 {
     public static readonly Counter Errors = Metrics.CreateCounter("torchvision_resnet_errors_total",
-        "Requests that failed, by kind: bad_request, bad_image, not_found, payload_too_large, queue_full, timeout, internal.", "kind");
+        "Requests that failed, by kind: bad_request, bad_image, not_found, unauthorized, payload_too_large, queue_full, memory_budget, timeout, internal.", "kind");
 
     public static readonly Gauge QueueDepth = Metrics.CreateGauge("torchvision_resnet_queue_depth", "Images waiting for the model.");
+
+    public static readonly Gauge MemoryReserved = Metrics.CreateGauge("torchvision_resnet_memory_reserved_bytes",
+        "Bytes of the memory budget held by requests in flight (bodies, images being decoded, preprocessed images).");
 
     public static readonly Counter Images = Metrics.CreateCounter("torchvision_resnet_images_total", "Images the model classified.");
 

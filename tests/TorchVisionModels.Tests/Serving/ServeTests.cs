@@ -1,45 +1,38 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Inference.Serving;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using TorchVisionModels.Classification;
 using TorchVisionModels.Transforms;
-using static TorchSharp.torch;
 
 namespace TorchVisionModels.Tests.Serving;
+
+using static TestServers;
 
 /// <summary>
 /// <c>serve</c> on a loopback port: the v2 and plain endpoints give PyTorch's top-5 for the sample photos, requests
 /// are batched, and every protection answers with its status and one JSON error. One class, so the tests (which
 /// read the process-wide Prometheus metrics) run one after another.
 /// </summary>
+[Collection(TestServers.Collection)]
 public sealed class ServeTests : IAsyncLifetime
 {
     static readonly string Weights = Fixtures.PathOf("forward_resnet18.weights.pt");
 
     static ServerOptions Options(int maxBatchSize = 8, int delayMs = 5, int maxQueue = 64, int timeoutMs = 30000, long maxRequestBytes = 20 << 20)
-        => new("http://127.0.0.1:0", maxBatchSize, TimeSpan.FromMilliseconds(delayMs), maxQueue, 5, TimeSpan.FromMilliseconds(timeoutMs), maxRequestBytes);
+        => TestServers.Options with
+        {
+            MaxBatchSize = maxBatchSize, MaxBatchDelay = TimeSpan.FromMilliseconds(delayMs), MaxQueue = maxQueue,
+            RequestTimeout = TimeSpan.FromMilliseconds(timeoutMs), MaxRequestBytes = maxRequestBytes,
+        };
 
-    readonly List<(WebApplication app, ServedModel model)> servers = [];
+    readonly TestServers servers = new();
 
-    /// <summary>Starts a server for <paramref name="classifier"/> and returns a client for it.</summary>
-    async Task<HttpClient> Start(ImageClassifier classifier, ServerOptions options, string name = "resnet18")
-    {
-        var model = new ServedModel(name, classifier, options);
-        var app = InferenceServer.Build(model, options);
-        await app.StartAsync();
-        servers.Add((app, model));
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(2) };
-    }
+    Task<HttpClient> Start(ImageClassifier classifier, ServerOptions options) => servers.Start(classifier, options);
 
-    static ImageClassifier Resnet18() => ImageClassifier.Load("resnet18", Weights, new ClassifierOptions { Progress = false });
+    static ImageClassifier Resnet18() => TestServers.Resnet18();
 
     [Fact]
     public async Task BothEndpointsGivePyTorchsTop5()
@@ -114,8 +107,8 @@ public sealed class ServeTests : IAsyncLifetime
     public async Task AFullQueueAnswers503WithRetryAfter()
     {
         using var gate = new GateModel();
-        using var client = await Start(new ImageClassifier(gate, new ImageClassification(224), [.. Enumerable.Range(0, 10).Select(i => $"c{i}")]),
-            Options(maxBatchSize: 1, delayMs: 0, maxQueue: 2));
+        using var client = await Start(gate.Classifier(), Options(maxBatchSize: 1, delayMs: 0, maxQueue: 2));
+        gate.Close();
         var bytes = File.ReadAllBytes(Path.Combine(Fixtures.Samples, "cat.png"));
         Task<HttpResponseMessage> Post() => client.PostAsync("/predictions/resnet18", new ByteArrayContent(bytes));
 
@@ -136,8 +129,8 @@ public sealed class ServeTests : IAsyncLifetime
     public async Task ARequestPastItsTimeAnswers504()
     {
         using var gate = new GateModel();
-        using var client = await Start(new ImageClassifier(gate, new ImageClassification(224), [.. Enumerable.Range(0, 10).Select(i => $"c{i}")]),
-            Options(timeoutMs: 500));
+        using var client = await Start(gate.Classifier(), Options(timeoutMs: 500));
+        gate.Close();
         using var response = await client.PostAsync("/predictions/resnet18", new ByteArrayContent(File.ReadAllBytes(Path.Combine(Fixtures.Samples, "cat.png"))));
         Assert.Equal(HttpStatusCode.GatewayTimeout, response.StatusCode);
         Assert.Equal("The request took longer than the server's limit of 0.5 s.", await Error(response));
@@ -187,8 +180,8 @@ public sealed class ServeTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// SIGTERM while requests are in progress (their bodies half sent, so they are held there): the server finishes
-    /// every one, refuses new connections meanwhile, and exits 0.
+    /// SIGTERM while requests are in progress (their bodies half sent, so they are held there): the server says it is
+    /// not ready from then on, finishes every request, refuses new connections once its listener closes, and exits 0.
     /// </summary>
     [Fact]
     public async Task SigtermDrainsWhatWasAccepted()
@@ -197,6 +190,7 @@ public sealed class ServeTests : IAsyncLifetime
         var line = await ReadLineStartingWith(child, "serving ");
         var address = line[(line.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..].Trim();
         using var client = new HttpClient { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(1) };
+        await WaitFor(async () => (await client.GetAsync("/v2/health/ready")).StatusCode == HttpStatusCode.OK);
         var bytes = File.ReadAllBytes(Path.Combine(Fixtures.Samples, "cat.png"));
         var rest = new TaskCompletionSource();
         var requests = Enumerable.Range(0, 4).Select(_ => client.PostAsync("/predictions/resnet18", new HalfThenRest(bytes, rest.Task))).ToList();
@@ -208,7 +202,9 @@ public sealed class ServeTests : IAsyncLifetime
             using var probe = new HttpClient();
             try
             {
-                await probe.GetAsync(new Uri(new Uri(address), "/v2/health/live"));
+                // Draining: not ready (a kubelet takes the pod out of the service), until the listener closes.
+                using var ready = await probe.GetAsync(new Uri(new Uri(address), "/v2/health/ready"));
+                Assert.Equal(HttpStatusCode.ServiceUnavailable, ready.StatusCode);
                 return false;
             }
             catch (HttpRequestException)
@@ -220,24 +216,6 @@ public sealed class ServeTests : IAsyncLifetime
         Assert.All(await Task.WhenAll(requests), r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
         Assert.True(child.WaitForExit(60_000), "the server did not exit after SIGTERM");
         Assert.Equal(0, child.ExitCode);
-    }
-
-    /// <summary>A request body sent in two halves, the second when <paramref name="rest"/> completes.</summary>
-    sealed class HalfThenRest(byte[] bytes, Task rest) : HttpContent
-    {
-        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
-        {
-            await stream.WriteAsync(bytes.AsMemory(0, bytes.Length / 2));
-            await stream.FlushAsync();
-            await rest;
-            await stream.WriteAsync(bytes.AsMemory(bytes.Length / 2));
-        }
-
-        protected override bool TryComputeLength(out long length)
-        {
-            length = bytes.Length;
-            return true;
-        }
     }
 
     static void Serve(string[] arguments)
@@ -257,63 +235,7 @@ public sealed class ServeTests : IAsyncLifetime
         throw new InvalidOperationException($"the server ended without printing '{prefix}...': {await process.StandardError.ReadToEndAsync()}");
     }
 
-    static async Task<JsonElement> Infer(HttpClient client, JsonObject request)
-    {
-        using var response = await client.PostAsync("/v2/models/resnet18/infer", JsonContent.Create(request));
-        var text = await response.Content.ReadAsStringAsync();
-        Assert.True(response.IsSuccessStatusCode, text);
-        return JsonDocument.Parse(text).RootElement;
-    }
-
-    static async Task<string> Error(HttpResponseMessage response)
-        => JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetString()!;
-
-    static async Task<(double sum, double count)> BatchSizes(HttpClient client)
-        => (await Metric(client, "torchvision_resnet_batch_size_sum"), await Metric(client, "torchvision_resnet_batch_size_count"));
-
-    /// <summary>A metric's value from /metrics, summed over its labels (0 before it is first set).</summary>
-    static async Task<double> Metric(HttpClient client, string name)
-        => (await client.GetStringAsync("/metrics")).Split('\n')
-            .Where(l => l.StartsWith(name + " ", StringComparison.Ordinal) || l.StartsWith(name + "{", StringComparison.Ordinal))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
-
-    static async Task WaitFor(Func<Task<bool>> condition)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (clock.Elapsed > TimeSpan.FromSeconds(30))
-                throw new TimeoutException("the condition never held");
-            await Task.Delay(10);
-        }
-    }
-
-    /// <summary>A model that holds every forward pass until opened, then answers zeros: the queue fills behind it.</summary>
-    sealed class GateModel() : nn.Module<Tensor, Tensor>(nameof(GateModel))
-    {
-        readonly ManualResetEventSlim open = new();
-
-        public ManualResetEventSlim Entered { get; } = new();
-
-        public void Open() => open.Set();
-
-        public override Tensor forward(Tensor x)
-        {
-            Entered.Set();
-            open.Wait();
-            return zeros(x.shape[0], 10);
-        }
-    }
-
     public Task InitializeAsync() => Task.CompletedTask;
 
-    public async Task DisposeAsync()
-    {
-        foreach (var (app, model) in servers)
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-            await model.DisposeAsync();
-        }
-    }
+    public Task DisposeAsync() => servers.DisposeAsync().AsTask();
 }
