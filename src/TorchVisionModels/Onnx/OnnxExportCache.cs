@@ -12,7 +12,8 @@ namespace TorchVisionModels.Onnx;
 /// file's name is keyed by a SHA-256 of the weights file's bytes, of everything that changes the graph
 /// (architecture, metadata, input size, folding, opset, this program's version) and of the machine (CPU, ONNX
 /// Runtime's version). It is written under a temporary name and renamed; one that does not open, or whose key does
-/// not match, is made again.
+/// not match, is made again. The folder is kept under <see cref="MaxBytes"/>: the least recently used exports are
+/// removed first, never one a process has open (each model holds a shared lock on its file while it lives).
 /// </summary>
 public static class OnnxExportCache
 {
@@ -21,6 +22,12 @@ public static class OnnxExportCache
 
     /// <summary>Where the exports are kept: <c>onnx</c> in torch.hub's folder.</summary>
     public static string Directory => Path.Combine(Hub.get_dir(), "onnx");
+
+    /// <summary>The environment variable that sets <see cref="MaxBytes"/>, in MB.</summary>
+    public const string MaxMegabytesVariable = "TORCHVISION_RESNET_ONNX_CACHE_MB";
+
+    /// <summary>The most the exports may take together: <c>TORCHVISION_RESNET_ONNX_CACHE_MB</c>, else 1024 MB (ten ResNet-50s).</summary>
+    public static long MaxBytes => (long.TryParse(Environment.GetEnvironmentVariable(MaxMegabytesVariable), out var mb) && mb >= 0 ? mb : 1024) << 20;
 
     /// <summary>The cache key of an export of <paramref name="weightsFile"/> with these settings.</summary>
     /// <param name="weightsFile">The weights.</param>
@@ -64,22 +71,68 @@ public static class OnnxExportCache
     public static OnnxRuntimeModel Open(string architecture, string key, int threads, Action<string> export)
     {
         var path = Path.Combine(Directory, $"{architecture}-{key}.onnx");
-        if (File.Exists(path) && TryOpen(path, key, threads) is { } cached)
-            return cached;
-        System.IO.Directory.CreateDirectory(Directory);
-        var exported = Path.Combine(Directory, $".{architecture}-{key}.{Guid.NewGuid():N}.partial");
-        var optimized = exported + ".optimized";
+        var model = File.Exists(path) ? TryOpen(path, key, threads) : null;
+        if (model is null)
+        {
+            System.IO.Directory.CreateDirectory(Directory);
+            var exported = Path.Combine(Directory, $".{architecture}-{key}.{Guid.NewGuid():N}.partial");
+            var optimized = exported + ".optimized";
+            try
+            {
+                export(exported);
+                model = OnnxRuntimeModel.Open(exported, threads, saveOptimizedTo: optimized);
+                File.Move(optimized, path, overwrite: true);
+            }
+            finally
+            {
+                File.Delete(exported);
+                File.Delete(optimized);
+            }
+        }
+        else
+        {
+            MarkUsed(path);
+        }
+        model.HoldOpen(path);
+        Evict(Directory, MaxBytes);
+        return model;
+    }
+
+    /// <summary>Its access time, set here whatever the mount's atime policy, is when it was last used: eviction goes by it.</summary>
+    static void MarkUsed(string path)
+    {
         try
         {
-            export(exported);
-            var model = OnnxRuntimeModel.Open(exported, threads, saveOptimizedTo: optimized);
-            File.Move(optimized, path, overwrite: true);
-            return model;
+            File.SetLastAccessTimeUtc(path, DateTime.UtcNow);
         }
-        finally
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            File.Delete(exported);
-            File.Delete(optimized);
+            // A read-only cache (a mounted volume, say) is used as it is and never evicted from.
+        }
+    }
+
+    /// <summary>
+    /// Removes the least recently used exports in <paramref name="directory"/> until the rest fit in
+    /// <paramref name="maxBytes"/>, skipping any a process holds open (its shared lock refuses ours).
+    /// </summary>
+    internal static void Evict(string directory, long maxBytes)
+    {
+        long kept = 0;
+        foreach (var file in new DirectoryInfo(directory).EnumerateFiles("*.onnx").OrderByDescending(f => f.LastAccessTimeUtc))
+        {
+            kept += file.Length;
+            if (kept <= maxBytes)
+                continue;
+            try
+            {
+                using (new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.None))
+                    file.Delete();
+                kept -= file.Length;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // In use by a running model, removed by another process meanwhile, or not ours to remove: kept.
+            }
         }
     }
 

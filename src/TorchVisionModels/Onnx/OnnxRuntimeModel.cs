@@ -11,6 +11,7 @@ namespace TorchVisionModels.Onnx;
 public sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
 {
     readonly InferenceSession session;
+    FileStream? heldOpen;
 
     /// <summary>
     /// Opens <paramref name="path"/> with every graph optimisation, or, for a model ONNX Runtime optimised already,
@@ -54,6 +55,12 @@ public sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
         return this;
     }
 
+    /// <summary>
+    /// Keeps <paramref name="path"/> open with a shared lock while the model lives, so that the export cache's
+    /// eviction, in this process or another, leaves it alone.
+    /// </summary>
+    internal void HoldOpen(string path) => heldOpen = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+
     /// <summary>The model's metadata_props (architecture, categories, preprocessing, as the exporter writes them).</summary>
     public IReadOnlyDictionary<string, string> Metadata => session.ModelMetadata.CustomMetadataMap;
 
@@ -71,7 +78,10 @@ public sealed class OnnxRuntimeModel : nn.Module<Tensor, Tensor>
     protected override void Dispose(bool disposing)
     {
         if (disposing)
+        {
             session.Dispose();
+            heldOpen?.Dispose();
+        }
         base.Dispose(disposing);
     }
 }

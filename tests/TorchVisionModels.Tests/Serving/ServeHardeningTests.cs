@@ -137,6 +137,69 @@ public sealed class ServeHardeningTests : IAsyncLifetime
         await WaitFor(() => Task.FromResult(model.Memory.Used == 0));
     }
 
+    /// <summary>
+    /// The attacks that took the server past 12 GB, on a server in a child process with a 256 MB budget: 95-byte
+    /// requests declaring 13000 images, eight 4000x4000 PNGs at once (128 MB each to decode), four v2 bodies of 16
+    /// preprocessed images at once. Resident memory stays within the budget of where it started (plus the model's
+    /// workspace, a batch of one here), no request gets a 500, and it falls back once the burst is over.
+    /// </summary>
+    [Fact]
+    public async Task ResidentMemoryStaysWithinTheBudgetUnderAttackAndFallsBack()
+    {
+        using var child = ChildProcess.Start(ServeWithABudget, new Dictionary<string, string>(), Weights);
+        try
+        {
+            var line = await ServeTests.ReadLineStartingWith(child, "serving ");
+            using var client = new HttpClient { BaseAddress = new Uri(line[(line.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..].Trim()), Timeout = TimeSpan.FromMinutes(2) };
+            await WaitFor(async () => (await client.GetAsync("/v2/health/ready")).StatusCode == HttpStatusCode.OK);
+            var baseline = ResidentMegabytes(child.Id);
+            var peak = baseline;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, ResidentMegabytes(child.Id));
+                    await Task.Delay(10);
+                }
+            });
+
+            var statuses = new List<HttpStatusCode>();
+            async Task Send(int count, Func<HttpContent> content, string path = "/v2/models/resnet18/infer")
+            {
+                var responses = await Task.WhenAll(Enumerable.Range(0, count).Select(_ => client.PostAsync(path, content())));
+                statuses.AddRange(responses.Select(r => r.StatusCode));
+            }
+            for (var i = 0; i < 5; i++)
+                await Send(1, () => new StringContent(Input("[13000,3,224,224]", "[0]")));
+            var png = BlackPng(4000);
+            await Send(8, () => new ByteArrayContent(png), "/predictions/resnet18");
+            var images = Input("[16,3,224,224]", "[" + string.Join(",", Enumerable.Repeat("-0.5", 16 * PerImage)) + "]");
+            await Send(4, () => new StringContent(images));
+            await sampling.CancelAsync();
+            await sampler;
+
+            Assert.Equal(5, statuses.Count(s => s == HttpStatusCode.BadRequest));
+            Assert.All(statuses, s => Assert.Contains(s, new[] { HttpStatusCode.OK, HttpStatusCode.BadRequest, HttpStatusCode.ServiceUnavailable }));
+            Assert.Contains(HttpStatusCode.OK, statuses.Skip(5));
+            // The budget and 128 MB for what it does not count (the batcher's queue, the runtime, the model's batch-of-one workspace).
+            Assert.True(peak - baseline < 256 + 128, $"resident memory rose from {baseline:0} MB to {peak:0} MB under a 256 MB budget");
+            var after = ResidentMegabytes(child.Id);
+            Assert.True(after - baseline < 128, $"resident memory stayed at {after:0} MB after the burst (from {baseline:0} MB)");
+        }
+        finally
+        {
+            child.Kill();
+        }
+    }
+
+    static double ResidentMegabytes(int pid)
+        => long.Parse(File.ReadLines($"/proc/{pid}/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+
+    static void ServeWithABudget(string[] arguments)
+        => Inference.Cli.Run(["serve", "--model", "resnet18", "--weights", arguments[0], "--port", "0", "--memory-budget-mb", "256",
+            "--max-batch-size", "1", "--max-images-per-request", "16"]);
+
     [Fact]
     public async Task ProbesSayReadyOnlyAfterTheWarmUpAndLiveThroughout()
     {

@@ -225,7 +225,7 @@ public sealed class ServeTests : IAsyncLifetime
             throw new InvalidOperationException($"serve exited with {exitCode}");
     }
 
-    static async Task<string> ReadLineStartingWith(Process process, string prefix)
+    internal static async Task<string> ReadLineStartingWith(Process process, string prefix)
     {
         while (await process.StandardOutput.ReadLineAsync() is { } line)
         {
