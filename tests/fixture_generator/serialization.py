@@ -46,6 +46,13 @@ class Exploit:
         return os.system, (f"touch '{self.marker}'",)
 
 
+class OverflowingView:
+    """A tensor view whose strides overflow 64-bit arithmetic, so its end wraps round to inside its storage."""
+
+    def __reduce__(self):
+        return torch._utils._rebuild_tensor_v2, (torch.zeros(4).storage(), 0, (3, 3), (2**62, 2**62), False, collections.OrderedDict())
+
+
 def views_of_one_storage(sd):
     """Every float tensor a view of one flat storage, and fc.weight a transposed (non-contiguous) view."""
     flat = torch.cat([v.reshape(-1) for v in sd.values() if v.is_floating_point()])
@@ -93,6 +100,7 @@ def serialization(directory, marker_directory):
         f.write(whole[: len(whole) // 2])
     torch.save(Exploit(os.path.join(marker_directory, FOLDER, "exploit-ran")), path("exploit.pth"))
     torch.save({"epoch": 7, "lr": 0.1}, path("no_tensors.pth"))
+    torch.save({"conv1.weight": OverflowingView()}, path("stride_overflow.pth"))
     # Small, whole checkpoints for the fuzz tests to break.
     tiny = collections.OrderedDict(weight=torch.randn(4, 3, generator=torch.Generator().manual_seed(SEED)), bias=torch.zeros(4))
     torch.save(tiny, path("tiny.pth"))

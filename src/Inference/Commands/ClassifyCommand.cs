@@ -42,6 +42,8 @@ static class ClassifyCommand
             var file = result.GetValue(weights)!;
             if (asked == "torch" && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--weights {file} is an ONNX model: run it with --backend onnxruntime.");
+            // Walked before the model loads: a folder without images is said at once.
+            var files = ImageInputs.Expand(result.GetValue(images)!, warning => result.InvocationConfiguration.Error.WriteLine($"warning: {warning}")).ToList();
             var options = BackendOption.Options(asked, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: !asJson,
                 preset => preprocessing.Apply(result, preset));
             using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), file, options, result.GetValue(categories));
@@ -52,7 +54,6 @@ static class ClassifyCommand
             if (result.GetValue(verbose))
                 error.WriteLine(BackendOption.Ran(classifier, asked));
 
-            var files = ImageInputs.Expand(result.GetValue(images)!, warning => error.WriteLine($"warning: {warning}"));
             var failures = new List<ClassificationResult>();
             var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
                 .Select(r => { if (r.Error is not null) failures.Add(r); return r; });

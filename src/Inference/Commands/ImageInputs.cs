@@ -7,6 +7,7 @@ namespace Inference.Commands;
 static class ImageInputs
 {
     /// <summary>The files, each real folder walked once; <paramref name="warn"/> hears of each link not followed again.</summary>
+    /// <exception cref="ArgumentException">A folder holds no image.</exception>
     public static IEnumerable<string> Expand(IEnumerable<string> paths, Action<string> warn)
     {
         foreach (var path in paths)
@@ -20,6 +21,8 @@ static class ImageInputs
                     .ToList();
                 foreach (var link in repeated)
                     warn($"skipped {link}: a link to a folder already walked");
+                if (files.Count == 0)
+                    throw new ArgumentException($"{path} holds no images ({string.Join(", ", ImageFile.Extensions.Order(StringComparer.Ordinal))}, in it or its subfolders): give image files or a folder of them.");
                 foreach (var file in files)
                     yield return file;
             }

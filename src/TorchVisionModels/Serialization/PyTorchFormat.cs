@@ -103,10 +103,34 @@ static class PyTorchFormat
             throw new InvalidDataException("it rebuilds a tensor from arguments torch.save does not write");
         var shape = size.Cast<long>().ToArray();
         var strides = stride.Cast<long>().ToArray();
-        var last = offset + shape.Zip(strides, (n, s) => n == 0 ? 0 : (n - 1) * s).Sum();
-        if (offset < 0 || strides.Any(s => s < 0) || (shape.All(n => n > 0) && last >= storage.numel))
+        if (offset < 0 || shape.Any(n => n < 0) || strides.Any(s => s < 0) || !WithinStorage(offset, shape, strides, storage.numel))
             throw new InvalidDataException("one of its tensors lies outside its storage");
         return new StoredTensor(storage.dtype, shape, () => storage.data.Value.as_strided(shape, strides, offset));
+    }
+
+    /// <summary>
+    /// Whether the view's last element is inside the storage. Checked arithmetic: strides whose products overflow
+    /// would otherwise wrap round to "inside" and reach libtorch, which crashes on them.
+    /// </summary>
+    static bool WithinStorage(long offset, long[] shape, long[] strides, long numel)
+    {
+        if (shape.Any(n => n == 0))
+            return true;
+        try
+        {
+            var last = offset;
+            var elements = 1L;
+            for (var i = 0; i < shape.Length; i++)
+            {
+                last = checked(last + (shape[i] - 1) * strides[i]);
+                elements = checked(elements * shape[i]);
+            }
+            return last < numel;
+        }
+        catch (OverflowException)
+        {
+            return false;
+        }
     }
 
     static string ReadText(ZipArchiveEntry entry)

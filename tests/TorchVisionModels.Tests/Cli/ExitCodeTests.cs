@@ -28,6 +28,17 @@ public sealed class ExitCodeTests : IDisposable
         Assert.Equal("internal error: InvalidOperationException: Sequence contains no elements. This is a bug; please report it with the command you ran." + Environment.NewLine, error.ToString());
     }
 
+    [Fact]
+    public void AFolderWithoutImagesIsABadInputNamedBeforeTheModelLoads()
+    {
+        File.WriteAllText(Path.Combine(directory.FullName, "notes.txt"), "no images here");
+        var (exitCode, output, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", "/nonexistent/weights.pt", directory.FullName);
+        Assert.Equal(ExitCodes.BadInput, exitCode);
+        Assert.Equal("", output);
+        Assert.Equal($"error: {directory.FullName} holds no images (.bmp, .gif, .jpeg, .jpg, .png, .webp, in it or its subfolders): give image files or a folder of them.",
+            error.Trim());
+    }
+
     /// <summary>A folder with links to its parent and to itself: each image once, each link named, and the run ends.</summary>
     [Fact]
     public void FolderLoopsAreWalkedOnceAndNamed()

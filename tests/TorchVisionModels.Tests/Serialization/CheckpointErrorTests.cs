@@ -36,6 +36,13 @@ public class CheckpointErrorTests
         Assert.False(File.Exists(Path.Combine(Fixtures.Directory, "serialization", "exploit-ran")));
     }
 
+    /// <summary>Strides whose products overflow 64 bits once wrapped round to "inside the storage", and libtorch crashed.</summary>
+    [Fact]
+    public void StridesThatOverflowAreOutsideTheStorage()
+        => Assert.Equal(
+            $"{FileOf("stride_overflow.pth")} is not a readable PyTorch checkpoint: one of its tensors lies outside its storage. It may be truncated or corrupt; export it again.",
+            ErrorFor(FileOf("stride_overflow.pth")));
+
     [Fact]
     public void DictWithoutTensorsListsItsKeys()
         => Assert.Equal(
