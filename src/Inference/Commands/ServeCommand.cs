@@ -26,6 +26,7 @@ static class ServeCommand
         var defaults = new ServerOptions();
         var host = new Option<string>("--host") { Description = "The address to listen on: an IP address (0.0.0.0: every interface) or localhost", DefaultValueFactory = _ => defaults.Host };
         var port = new Option<int>("--port") { Description = "The HTTP port to listen on", DefaultValueFactory = _ => defaults.Port };
+        var grpcPort = new Option<int?>("--grpc-port") { Description = "Also serve KServe's v2 gRPC service on this port (HTTP/2); off by default" };
         var maxBatch = OptionRules.Positive(new Option<int>("--max-batch-size") { Description = "The most images one forward pass takes", DefaultValueFactory = _ => defaults.MaxBatchSize });
         var delay = new Option<int>("--max-batch-delay-ms") { Description = "How long a batch's first request waits for more", DefaultValueFactory = _ => (int)defaults.MaxBatchDelay.TotalMilliseconds };
         var queue = OptionRules.Positive(new Option<int>("--max-queue") { Description = "The most images waiting for the model; more get 503", DefaultValueFactory = _ => defaults.MaxQueue });
@@ -42,6 +43,7 @@ static class ServeCommand
         var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last", DefaultValueFactory = _ => true };
         delay.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-batch-delay-ms must be at least 0"); });
         port.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--port must be 0 to 65535"); });
+        grpcPort.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0 or > 65535) r.AddError("--grpc-port must be 0 to 65535"); });
         host.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<string>() is var h && h != "localhost" && !System.Net.IPAddress.TryParse(h, out _))
@@ -50,7 +52,7 @@ static class ServeCommand
 
         var command = new Command("serve", "Serve a model over HTTP: KServe's v2 protocol, POST /predictions/NAME, /metrics; dynamic batching.")
         {
-            model, weights, categories, name, backend, fast, dtype, device, host, port, maxBatch, delay, queue, maxImages, threads, topk, timeout,
+            model, weights, categories, name, backend, fast, dtype, device, host, port, grpcPort, maxBatch, delay, queue, maxImages, threads, topk, timeout,
             maxRequest, budget, apiKeys, metrics, tlsCertificate, tlsKey,
         };
         command.Validators.Add(r =>
@@ -69,6 +71,7 @@ static class ServeCommand
             {
                 Host = result.GetValue(host)!,
                 Port = result.GetValue(port),
+                GrpcPort = result.GetValue(grpcPort),
                 MaxBatchSize = result.GetValue(maxBatch),
                 MaxBatchDelay = TimeSpan.FromMilliseconds(result.GetValue(delay)),
                 MaxQueue = result.GetValue(queue),

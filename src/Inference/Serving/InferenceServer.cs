@@ -29,11 +29,18 @@ static class InferenceServer
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
             Listen(kestrel, options.Host, options.Port, HttpProtocols.Http1AndHttp2, options);
+            if (options.GrpcPort is { } grpcPort)
+                Listen(kestrel, options.Host, grpcPort, HttpProtocols.Http2, options);
         });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; console.UseUtcTimestamp = true; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.RequestTimeout + TimeSpan.FromSeconds(5));
+        builder.Services.AddSingleton(model);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton<Readiness>();
+        if (options.GrpcPort is not null)
+            builder.Services.AddGrpc(grpc => grpc.MaxReceiveMessageSize = (int)Math.Min(options.MaxRequestBytes, int.MaxValue));
         var authenticated = options.ApiKeys.Count > 0;
         if (authenticated)
         {
@@ -44,7 +51,7 @@ static class InferenceServer
         }
         var app = builder.Build();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve");
-        var readiness = new Readiness(model, app.Lifetime, log);
+        var readiness = app.Services.GetRequiredService<Readiness>();
 
         app.UseHttpMetrics();
         if (authenticated)
@@ -60,23 +67,25 @@ static class InferenceServer
             Protect(app.MapMetrics("/metrics"), authenticated && options.Metrics == MetricsAccess.Protected);
         var api = app.MapGroup("");
         Protect(api, authenticated);
+        if (options.GrpcPort is not null)
+            Protect(app.MapGrpcService<GrpcInferenceService>(), authenticated);
 
         api.MapGet("/v2", () => Results.Json(new { name = "torchvision-resnet", version = typeof(InferenceServer).Assembly.GetName().Version?.ToString(), extensions = Array.Empty<string>() }));
-        api.MapGet("/v2/models/{name}", (string name) => Served(model, name) ?? Results.Json(OpenInferenceProtocol.Metadata(model)));
+        api.MapGet("/v2/models/{name}", (string name) => Served(model, name) ?? Results.Json(OpenInferenceProtocol.Metadata(model), OpenInferenceProtocol.Json));
         api.MapGet("/v2/models/{name}/ready", (string name) => Served(model, name)
             ?? Results.Json(new { name, ready = readiness.Ready }, statusCode: readiness.Ready ? 200 : 503));
         api.MapPost("/v2/models/{name}/infer", (string name, HttpContext context) => Answer(context, log, model, options, name, async (body, arrival, cancelled) =>
         {
-            OpenInferenceProtocol.Request request;
+            OpenInferenceJson.Request request;
             IDisposable tensors;
             using (body)
-                request = OpenInferenceProtocol.Parse(body.Bytes, model, options, out tensors, cancelled);
+                request = OpenInferenceJson.Parse(body.Bytes, model, options, out tensors, cancelled);
             using (tensors)
             {
                 List<Task<float[]>> answers;
                 using (arrival)
                     answers = model.LogitsAsync(request.Images, cancelled);
-                return Results.Json(OpenInferenceProtocol.Response(model, request, await Task.WhenAll(answers)));
+                return Results.Json(OpenInferenceJson.Response(model, request, await Task.WhenAll(answers)), OpenInferenceProtocol.Json);
             }
         }));
         api.MapPost("/predictions/{name}", (string name, HttpContext context) => Answer(context, log, model, options, name, async (body, arrival, cancelled) =>

@@ -1,192 +1,118 @@
-using System.Buffers;
-using System.Buffers.Text;
-using System.Text;
-using System.Text.Json;
+using TorchVisionModels.Classification;
 using static TorchSharp.torch;
 
 namespace Inference.Serving;
 
 /// <summary>
-/// KServe's Open Inference Protocol (v2) over REST, for one model: its metadata, and inference requests that carry
-/// either preprocessed images (FP32, [N, 3, H, W]) or encoded images (BYTES, base64, [N]). The answer holds the
-/// outputs asked for: <c>logits</c> (FP32 [N, classes], the default), <c>probabilities</c> (FP32 [N, classes]) and
-/// the top k (<c>top_k_labels</c> BYTES, <c>top_k_indices</c> INT64, <c>top_k_probabilities</c> FP32, each [N, k];
-/// k from the request's <c>top_k</c> parameter, else the server's).
+/// KServe's Open Inference Protocol (v2) for one model, what REST (<see cref="OpenInferenceJson"/>) and gRPC
+/// (<see cref="GrpcInferenceService"/>) share: the model's metadata, the checks every request passes before anything
+/// is allocated for it (k, outputs, the input's shape against the data sent and the per-request image cap), and the
+/// outputs: <c>logits</c> (FP32 [N, classes], the default), <c>probabilities</c> (FP32 [N, classes]) and the top k
+/// (<c>top_k_labels</c> BYTES, <c>top_k_indices</c> INT64, <c>top_k_probabilities</c> FP32, each [N, k]; k from the
+/// request's <c>top_k</c> parameter, else the server's). Inputs are preprocessed images (<c>input</c>, FP32
+/// [N, 3, H, W]) or encoded image files (<c>image</c>, BYTES [N]).
 /// </summary>
 static class OpenInferenceProtocol
 {
     public const string TensorInput = "input";
     public const string ImageInput = "image";
-    static readonly string[] Outputs = ["logits", "probabilities", "top_k_labels", "top_k_indices", "top_k_probabilities"];
+    static readonly string[] OutputNames = ["logits", "probabilities", "top_k_labels", "top_k_indices", "top_k_probabilities"];
 
-    /// <summary>GET /v2/models/{name}: the model's inputs and outputs.</summary>
-    public static object Metadata(ServedModel model)
+    /// <summary>A tensor's name, datatype and shape (-1: any size), as model metadata lists them.</summary>
+    public sealed record TensorMetadata(string Name, string Datatype, long[] Shape);
+
+    /// <summary>A model's metadata, as <c>GET /v2/models/{name}</c> answers it (in JSON, in snake case: <see cref="Json"/>).</summary>
+    public sealed record ModelMetadata(string Name, string[] Versions, string Platform, TensorMetadata[] Inputs, TensorMetadata[] Outputs);
+
+    /// <summary>One output of a response: its values, row after row (float, long or string).</summary>
+    public sealed record Output(string Name, string Datatype, long[] Shape, object[] Data);
+
+    /// <summary>How the protocol's JSON names these records' properties.</summary>
+    public static readonly System.Text.Json.JsonSerializerOptions Json = new() { PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>The model's inputs and outputs.</summary>
+    public static ModelMetadata Metadata(ServedModel model)
     {
         var crop = model.Classifier.Transforms.crop_size;
         var classes = model.Classifier.Categories.Count;
-        return new
-        {
-            name = model.Name,
-            versions = new[] { "1" },
-            platform = "torchvision-resnet",
-            inputs = new object[]
-            {
-                new { name = TensorInput, datatype = "FP32", shape = new long[] { -1, 3, crop, crop } },
-                new { name = ImageInput, datatype = "BYTES", shape = new long[] { -1 } },
-            },
-            outputs = new object[]
-            {
-                new { name = "logits", datatype = "FP32", shape = new long[] { -1, classes } },
-                new { name = "probabilities", datatype = "FP32", shape = new long[] { -1, classes } },
-                new { name = "top_k_labels", datatype = "BYTES", shape = new long[] { -1, -1 } },
-                new { name = "top_k_indices", datatype = "INT64", shape = new long[] { -1, -1 } },
-                new { name = "top_k_probabilities", datatype = "FP32", shape = new long[] { -1, -1 } },
-            },
-        };
+        return new(model.Name, ["1"], "torchvision-resnet",
+            [new(TensorInput, "FP32", [-1, 3, crop, crop]), new(ImageInput, "BYTES", [-1])],
+            [
+                new("logits", "FP32", [-1, classes]), new("probabilities", "FP32", [-1, classes]), new("top_k_labels", "BYTES", [-1, -1]),
+                new("top_k_indices", "INT64", [-1, -1]), new("top_k_probabilities", "FP32", [-1, -1]),
+            ]);
     }
 
-    /// <summary>An inference request ready for the model: its id, the images (preprocessed tensors, caller disposes), the outputs and k.</summary>
-    public sealed record Request(string? Id, List<Tensor> Images, IReadOnlyList<string> Outputs, int TopK);
+    /// <summary>k: the request's <c>top_k</c>, else the server's, within the model's classes.</summary>
+    public static int TopK(long? asked, ServedModel model, ServerOptions options)
+    {
+        var classes = model.Classifier.Categories.Count;
+        var topk = asked ?? options.TopK;
+        return topk >= 1 && topk <= classes ? (int)topk : throw new BadRequestException($"parameters.top_k must be 1 to {classes}, got {topk}.");
+    }
+
+    /// <summary>The outputs asked for (<c>logits</c> when none), each one this model has.</summary>
+    public static IReadOnlyList<string> Outputs(IReadOnlyList<string>? asked, ServedModel model)
+    {
+        if (asked is null || asked.Count == 0)
+            return ["logits"];
+        return asked.FirstOrDefault(o => !OutputNames.Contains(o)) is { } unknown
+            ? throw new BadRequestException($"outputs: '{unknown}' is not an output of {model.Name} ({string.Join(", ", OutputNames)}).")
+            : asked;
+    }
+
+    /// <summary>The input's kind, from its name and datatype: true for preprocessed images, false for image files.</summary>
+    public static bool IsTensorInput(string? name, string? datatype) => (name, datatype) switch
+    {
+        (TensorInput, "FP32") => true,
+        (ImageInput, "BYTES") => false,
+        _ => throw new BadRequestException($"inputs[0] must be '{TensorInput}' with datatype FP32 or '{ImageInput}' with datatype BYTES, got '{name}' with {datatype}."),
+    };
 
     /// <summary>
-    /// Checks a request against the model and the server's limits, then makes its images: the FP32 tensor read
-    /// straight from the JSON, or each BYTES image decoded and preprocessed as classify does. The declared shape is
-    /// checked against the data sent and the per-request image cap before anything is allocated, and every image's
-    /// memory is reserved in the budget first.
+    /// Checks preprocessed images' shape against the model, the image cap and the <paramref name="count"/> of numbers
+    /// sent, and reserves their memory: the number of images, and the reservation the caller holds until answered.
     /// </summary>
-    /// <param name="body">The request's JSON.</param>
-    /// <param name="model">The served model.</param>
-    /// <param name="options">The server's limits and default k.</param>
-    /// <param name="tensors">Receives the reservation of the request's preprocessed images, which the caller holds until they are answered.</param>
-    /// <param name="cancelled">The request's deadline, checked between images.</param>
-    /// <exception cref="BadRequestException">The JSON does not follow the protocol or exceeds a limit; the message names the field.</exception>
-    public static Request Parse(ReadOnlyMemory<byte> body, ServedModel model, ServerOptions options, out IDisposable tensors, CancellationToken cancelled)
-    {
-        var request = OpenInferenceRequest.Parse(body);
-        var classes = model.Classifier.Categories.Count;
-        var topk = request.TopK ?? options.TopK;
-        if (topk < 1 || topk > classes)
-            throw new BadRequestException($"parameters.top_k must be 1 to {classes}, got {topk}.");
-        var outputs = request.Outputs ?? ["logits"];
-        if (outputs.FirstOrDefault(o => !Outputs.Contains(o)) is { } unknown)
-            throw new BadRequestException($"outputs: '{unknown}' is not an output of {model.Name} ({string.Join(", ", Outputs)}).");
-        var images = (request.InputName, request.Datatype) switch
-        {
-            (TensorInput, "FP32") => Tensors(request, model, options, out tensors, cancelled),
-            (ImageInput, "BYTES") => EncodedImages(request, model, options, out tensors, cancelled),
-            _ => throw new BadRequestException($"inputs[0] must be '{TensorInput}' with datatype FP32 or '{ImageInput}' with datatype BYTES, got '{request.InputName}' with {request.Datatype}."),
-        };
-        return new Request(request.Id, images, outputs, topk);
-    }
-
-    static string Shape(long[] shape) => $"[{string.Join(", ", shape)}]";
-
-    static void CheckImageCount(long count, ServerOptions options)
-    {
-        if (count > options.MaxImagesPerRequest)
-            throw new BadRequestException($"inputs[0] holds {count} images; this server takes at most {options.MaxImagesPerRequest} per request (--max-images-per-request).");
-    }
-
-    static List<Tensor> Tensors(OpenInferenceRequest request, ServedModel model, ServerOptions options, out IDisposable reservation, CancellationToken cancelled)
+    public static (int images, IDisposable reservation) CheckTensorInput(long[] shape, long count, ServedModel model, ServerOptions options)
     {
         var crop = model.Classifier.Transforms.crop_size;
-        var shape = request.Shape!;
         if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != crop || shape[3] != crop)
             throw new BadRequestException($"inputs[0].shape must be [N, 3, {crop}, {crop}], got {Shape(shape)}.");
         CheckImageCount(shape[0], options);
-        var perImage = 3 * crop * crop;
-        if (request.Count != shape[0] * perImage)
-            throw new BadRequestException($"inputs[0].data has {request.Count} numbers; shape {Shape(shape)} needs {shape[0] * perImage}.");
-        if (request.FirstNonNumber >= 0)
-            throw new BadRequestException($"inputs[0].data[{request.FirstNonNumber}] is not a number.");
-
-        reservation = model.Memory.Reserve(shape[0] * perImage * sizeof(float), "inputs[0]");
-        var images = new List<Tensor>((int)shape[0]);
-        try
-        {
-            var reader = new Utf8JsonReader(request.Data.Span);
-            var values = new float[perImage];
-            long index = 0;
-            while (reader.Read())
-            {
-                if (reader.TokenType != JsonTokenType.Number)
-                    continue;
-                var value = reader.TryGetDouble(out var number) ? (float)number : float.NaN;
-                if (!float.IsFinite(value))
-                    throw new BadRequestException($"inputs[0].data[{index}] is {Encoding.UTF8.GetString(reader.ValueSpan)}, not a finite float32.");
-                values[index++ % perImage] = value;
-                if (index % perImage == 0)
-                {
-                    // TorchSharp wraps the array without copying it: each image gets its own.
-                    images.Add(tensor(values, [3, crop, crop]));
-                    values = new float[perImage];
-                    cancelled.ThrowIfCancellationRequested();
-                }
-            }
-            return images;
-        }
-        catch
-        {
-            Dispose(images);
-            reservation.Dispose();
-            throw;
-        }
+        if (count != shape[0] * ImageElements(model))
+            throw new BadRequestException($"inputs[0].data has {count} numbers; shape {Shape(shape)} needs {shape[0] * ImageElements(model)}.");
+        return ((int)shape[0], model.Memory.Reserve(shape[0] * model.TensorBytes, "inputs[0]"));
     }
 
-    static List<Tensor> EncodedImages(OpenInferenceRequest request, ServedModel model, ServerOptions options, out IDisposable reservation, CancellationToken cancelled)
+    /// <summary>As <see cref="CheckTensorInput"/>, for <paramref name="count"/> image files.</summary>
+    public static IDisposable CheckImageInput(long[] shape, long count, ServedModel model, ServerOptions options)
     {
-        var shape = request.Shape!;
-        if (shape.Length is < 1 or > 2 || shape[0] != request.Count || shape.Skip(1).Any(d => d != 1))
-            throw new BadRequestException($"inputs[0].shape must be [N] (or [N, 1]) with N = {request.Count}, the images in inputs[0].data; got {Shape(shape)}.");
-        CheckImageCount(request.Count, options);
-        if (request.FirstNonString >= 0)
-            throw new BadRequestException($"inputs[0].data[{request.FirstNonString}] must be a base64 string of an image file.");
-
-        reservation = model.Memory.Reserve(request.Count * model.TensorBytes, "inputs[0]");
-        var images = new List<Tensor>((int)request.Count);
-        try
-        {
-            var reader = new Utf8JsonReader(request.Data.Span);
-            while (reader.Read())
-            {
-                if (reader.TokenType != JsonTokenType.String)
-                    continue;
-                var name = $"inputs[0].data[{images.Count}]";
-                var length = reader.ValueSpan.Length;
-                using var encoded = model.Memory.Reserve(length, name);
-                var buffer = ArrayPool<byte>.Shared.Rent(length);
-                try
-                {
-                    // Unescaped into the buffer, then decoded where it lies: one buffer per image, from the pool.
-                    var written = reader.CopyString(buffer);
-                    if (Base64.DecodeFromUtf8InPlace(buffer.AsSpan(0, written), out var decoded) != OperationStatus.Done)
-                        throw new BadRequestException($"{name} is not base64.");
-                    images.Add(model.Preprocess(new MemoryStream(buffer, 0, decoded, writable: false), name));
-                }
-                finally
-                {
-                    ArrayPool<byte>.Shared.Return(buffer);
-                }
-                cancelled.ThrowIfCancellationRequested();
-            }
-            return images;
-        }
-        catch
-        {
-            Dispose(images);
-            reservation.Dispose();
-            throw;
-        }
+        if (shape.Length is < 1 or > 2 || shape[0] != count || shape.Skip(1).Any(d => d != 1))
+            throw new BadRequestException($"inputs[0].shape must be [N] (or [N, 1]) with N = {count}, the images in inputs[0].data; got {Shape(shape)}.");
+        CheckImageCount(count, options);
+        return model.Memory.Reserve(count * model.TensorBytes, "inputs[0]");
     }
 
-    static void Dispose(List<Tensor> images)
+    /// <summary>The numbers in one preprocessed image.</summary>
+    public static int ImageElements(ServedModel model) => 3 * model.Classifier.Transforms.crop_size * model.Classifier.Transforms.crop_size;
+
+    /// <summary>One preprocessed image from its numbers, which it keeps (TorchSharp wraps the array without copying it).</summary>
+    /// <param name="values">The image's numbers.</param>
+    /// <param name="first">The index in <c>inputs[0].data</c> of its first number, for messages.</param>
+    /// <param name="model">The served model.</param>
+    /// <exception cref="BadRequestException">A number is not finite.</exception>
+    public static Tensor Image(float[] values, long first, ServedModel model)
     {
-        foreach (var image in images)
-            image.Dispose();
+        var notFinite = Array.FindIndex(values, v => !float.IsFinite(v));
+        if (notFinite >= 0)
+            throw new BadRequestException($"inputs[0].data[{first + notFinite}] is {values[notFinite].ToString(System.Globalization.CultureInfo.InvariantCulture)}, not a finite float32.");
+        var crop = model.Classifier.Transforms.crop_size;
+        return tensor(values, [3, crop, crop]);
     }
 
-    /// <summary>The response: each output asked for, for every image.</summary>
-    public static object Response(ServedModel model, Request request, IReadOnlyList<float[]> logits)
+    /// <summary>Each output asked for, for every image.</summary>
+    /// <exception cref="BadRequestException">An image's logits are not finite (its inputs were far out of range).</exception>
+    public static List<Output> Results(ServedModel model, IReadOnlyList<float[]> logits, IReadOnlyList<string> outputs, int topk)
     {
         var classes = model.Classifier.Categories.Count;
         var n = logits.Count;
@@ -195,18 +121,24 @@ static class OpenInferenceProtocol
             if (!logits[i].All(float.IsFinite))
                 throw new BadRequestException($"inputs[0]: image {i} gives logits that are not finite numbers, which JSON cannot carry; its values are far outside the normalised pixels the model takes (mean 0, standard deviation 1 per channel).");
         }
-        var top = request.Outputs.Any(o => o.StartsWith("top_k", StringComparison.Ordinal))
-            ? logits.Select(l => model.Classifier.TopK(l, request.TopK)).ToList()
-            : null;
-        object Output(string name) => name switch
+        var top = outputs.Any(o => o.StartsWith("top_k", StringComparison.Ordinal)) ? logits.Select(l => model.Classifier.TopK(l, topk)).ToList() : null;
+        IEnumerable<Prediction> Top() => top!.SelectMany(t => t);
+        return [.. outputs.Select(name => name switch
         {
-            "logits" => new { name, datatype = "FP32", shape = new long[] { n, classes }, data = logits.SelectMany(l => l) },
-            "probabilities" => new { name, datatype = "FP32", shape = new long[] { n, classes }, data = logits.SelectMany(Softmax) },
-            "top_k_labels" => new { name, datatype = "BYTES", shape = new long[] { n, request.TopK }, data = top!.SelectMany(t => t.Select(p => (object)p.Label)) },
-            "top_k_indices" => new { name, datatype = "INT64", shape = new long[] { n, request.TopK }, data = top!.SelectMany(t => t.Select(p => (object)p.Index)) },
-            _ => new { name, datatype = "FP32", shape = new long[] { n, request.TopK }, data = top!.SelectMany(t => t.Select(p => (object)p.Probability)) },
-        };
-        return new { model_name = model.Name, model_version = "1", id = request.Id, outputs = request.Outputs.Select(Output) };
+            "logits" => new Output(name, "FP32", [n, classes], [.. logits.SelectMany(l => l).Cast<object>()]),
+            "probabilities" => new Output(name, "FP32", [n, classes], [.. logits.SelectMany(Softmax).Cast<object>()]),
+            "top_k_labels" => new Output(name, "BYTES", [n, topk], [.. Top().Select(p => (object)p.Label)]),
+            "top_k_indices" => new Output(name, "INT64", [n, topk], [.. Top().Select(p => (object)p.Index)]),
+            _ => new Output(name, "FP32", [n, topk], [.. Top().Select(p => (object)p.Probability)]),
+        })];
+    }
+
+    static string Shape(long[] shape) => $"[{string.Join(", ", shape)}]";
+
+    static void CheckImageCount(long count, ServerOptions options)
+    {
+        if (count > options.MaxImagesPerRequest)
+            throw new BadRequestException($"inputs[0] holds {count} images; this server takes at most {options.MaxImagesPerRequest} per request (--max-images-per-request).");
     }
 
     static float[] Softmax(float[] logits)

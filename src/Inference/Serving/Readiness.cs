@@ -14,7 +14,7 @@ sealed class Readiness
     volatile bool stopping;
 
     /// <summary>Warms the model up once the host has started, and turns not-ready when it starts stopping.</summary>
-    public Readiness(ServedModel model, IHostApplicationLifetime lifetime, ILogger log)
+    public Readiness(ServedModel model, IHostApplicationLifetime lifetime, ILogger<Readiness> log)
     {
         lifetime.ApplicationStarted.Register(() => _ = Task.Run(async () =>
         {

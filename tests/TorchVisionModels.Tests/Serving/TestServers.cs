@@ -52,9 +52,14 @@ sealed class TestServers : IAsyncDisposable
         return (app, model);
     }
 
-    /// <summary>Where a started server listens.</summary>
-    public static string Address(WebApplication app)
-        => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+    /// <summary>Where a started server listens for HTTP.</summary>
+    public static string Address(WebApplication app) => Addresses(app)[0];
+
+    /// <summary>Where a started server listens for gRPC (listened on after HTTP).</summary>
+    public static string GrpcAddress(WebApplication app) => Addresses(app)[1];
+
+    static List<string> Addresses(WebApplication app)
+        => [.. app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses];
 
     public static async Task<JsonElement> Infer(HttpClient client, JsonObject request)
     {
