@@ -57,6 +57,7 @@ sealed class GrpcInferenceService(ServedModel model, ServerOptions options, Read
         Served(request.ModelName);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         deadline.CancelAfter(options.RequestTimeout);
+        using var span = ServerTracing.Spans.StartActivity("infer");
         try
         {
             // The message is in memory already (gRPC reads it whole, up to --max-request-mb): it counts from now.

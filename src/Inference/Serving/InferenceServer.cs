@@ -36,6 +36,7 @@ static class InferenceServer
         builder.Logging.AddSimpleConsole(console => { console.SingleLine = true; console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ "; console.UseUtcTimestamp = true; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.RequestTimeout + TimeSpan.FromSeconds(5));
+        ServerTracing.AddTo(builder);
         builder.Services.AddSingleton(model);
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton<Readiness>();
@@ -154,13 +155,15 @@ static class InferenceServer
             return notFound;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         deadline.CancelAfter(options.RequestTimeout);
+        using var span = ServerTracing.Spans.StartActivity("infer");
         try
         {
             var arrival = model.Arriving();
             RequestBody body;
             try
             {
-                body = await RequestBody.ReadAsync(context.Request, model.Memory, options.MaxRequestBytes, deadline.Token);
+                using (ServerTracing.Spans.StartActivity("read"))
+                    body = await RequestBody.ReadAsync(context.Request, model.Memory, options.MaxRequestBytes, deadline.Token);
             }
             catch
             {

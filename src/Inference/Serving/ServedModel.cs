@@ -47,7 +47,9 @@ sealed class ServedModel : IAsyncDisposable
     /// <exception cref="ServerBusyException">The memory budget cannot take its decoding now.</exception>
     public Tensor Preprocess(Stream image, string name)
     {
+        using var span = ServerTracing.Spans.StartActivity("decode");
         var (width, height) = ImageFile.Identify(image, name);
+        span?.SetTag("image.width", width).SetTag("image.height", height);
         var bytes = ImageFile.DecodingBytes(width, height);
         using (Memory.Reserve(bytes, $"{name} ({width}x{height} pixels)"))
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Threading.Channels;
 using static TorchSharp.torch;
 
@@ -8,11 +9,18 @@ namespace TorchVisionModels.Classification;
 /// up to <c>maxBatchSize</c> of them, runs the model once on the batch and answers each request with its row of
 /// logits. A batch that is not full waits for more, at most <c>maxDelay</c> after its first request, but only while
 /// requests are known to be on their way (<see cref="Arriving"/>): alone, a request runs at once. Preprocessing stays
-/// with the callers, in parallel; only the model runs here, one batch at a time.
+/// with the callers, in parallel; only the model runs here, one batch at a time. With a trace listener, each request
+/// gets a <c>queue</c> span (queued to batched) under the activity that queued it, and each batch a <c>batch</c> span
+/// linking the requests it served (<see cref="ActivitySourceName"/>).
 /// </summary>
 public sealed class DynamicBatcher : IAsyncDisposable
 {
-    sealed record Request(Tensor image, TaskCompletionSource<float[]> answer, CancellationToken cancelled);
+    sealed record Request(Tensor image, TaskCompletionSource<float[]> answer, ActivityContext caller, DateTime queued, CancellationToken cancelled);
+
+    /// <summary>The name of the <see cref="ActivitySource"/> of the <c>queue</c> and <c>batch</c> spans.</summary>
+    public const string ActivitySourceName = "TorchVisionModels.DynamicBatcher";
+
+    static readonly ActivitySource Spans = new(ActivitySourceName);
 
     readonly nn.Module<Tensor, Tensor> model;
     readonly Device device;
@@ -77,7 +85,7 @@ public sealed class DynamicBatcher : IAsyncDisposable
         var answer = new TaskCompletionSource<float[]>(TaskCreationOptions.RunContinuationsAsynchronously);
         logits = answer.Task;
         Interlocked.Increment(ref depth);
-        if (queue.Writer.TryWrite(new Request(image, answer, cancelled)))
+        if (queue.Writer.TryWrite(new Request(image, answer, Activity.Current?.Context ?? default, DateTime.UtcNow, cancelled)))
             return true;
         Interlocked.Decrement(ref depth);
         image.Dispose();
@@ -129,7 +137,8 @@ public sealed class DynamicBatcher : IAsyncDisposable
         if (batch.Count == 0)
             return;
         Interlocked.Add(ref depth, -batch.Count);
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var clock = Stopwatch.StartNew();
+        using var span = Trace(batch);
         try
         {
             using var scope = NewDisposeScope();
@@ -151,6 +160,21 @@ public sealed class DynamicBatcher : IAsyncDisposable
                 request.image.Dispose();
         }
         BatchRan?.Invoke(batch.Count, clock.Elapsed);
+    }
+
+    /// <summary>Each request's <c>queue</c> span, ended now, and the <c>batch</c> span that links them (null without a listener).</summary>
+    static Activity? Trace(List<Request> batch)
+    {
+        if (!Spans.HasListeners())
+            return null;
+        var now = DateTime.UtcNow;
+        foreach (var request in batch)
+        {
+            using var waited = Spans.StartActivity("queue", ActivityKind.Internal, request.caller, startTime: request.queued);
+            waited?.SetEndTime(now);
+        }
+        return Spans.StartActivity("batch", ActivityKind.Internal, parentContext: default,
+            tags: [new("batch.size", batch.Count)], links: [.. batch.Where(r => r.caller != default).Select(r => new ActivityLink(r.caller))]);
     }
 
     /// <summary>Stops taking requests, answers every one already queued, then stops the worker.</summary>
