@@ -55,24 +55,19 @@ sealed class GrpcInferenceService(ServedModel model, ServerOptions options, Read
     public override async Task<ModelInferResponse> ModelInfer(ModelInferRequest request, ServerCallContext context)
     {
         Served(request.ModelName);
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
-        deadline.CancelAfter(options.RequestTimeout);
+        using var deadline = new RequestDeadline(options.RequestTimeout, context.CancellationToken);
         using var span = ServerTracing.Spans.StartActivity("infer");
         try
         {
             // The message is in memory already (gRPC reads it whole, up to --max-request-mb): it counts from now.
             var body = model.Memory.Reserve(request.CalculateSize(), "The request message");
             var arrival = model.Arriving();
-            var token = deadline.Token;
-            var running = Task.Run(async () =>
+            return await deadline.Run(async cancelled =>
             {
                 using (body)
                 using (arrival)
-                    return await Infer(request, arrival, token);
+                    return await Infer(request, arrival, cancelled);
             });
-            // Past the deadline nobody awaits it: observe its failure so it is not reported as unobserved.
-            _ = running.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            return await running.WaitAsync(token);
         }
         catch (Exception e) when (e is BadRequestException or ImageFileException)
         {
@@ -126,45 +121,28 @@ sealed class GrpcInferenceService(ServedModel model, ServerOptions options, Read
     (List<Tensor>, IDisposable) Tensors(long[] shape, float[] values, CancellationToken cancelled)
     {
         var (count, reservation) = OpenInferenceProtocol.CheckTensorInput(shape, values.Length, model, options);
-        var images = new List<Tensor>(count);
-        try
+        var perImage = OpenInferenceProtocol.ImageElements(model);
+        return (OpenInferenceProtocol.Collect(count, reservation, images =>
         {
-            var perImage = OpenInferenceProtocol.ImageElements(model);
             for (var i = 0; i < count; i++)
             {
                 images.Add(OpenInferenceProtocol.Image(values[(i * perImage)..((i + 1) * perImage)], (long)i * perImage, model));
                 cancelled.ThrowIfCancellationRequested();
             }
-            return (images, reservation);
-        }
-        catch
-        {
-            images.ForEach(image => image.Dispose());
-            reservation.Dispose();
-            throw;
-        }
+        }), reservation);
     }
 
     (List<Tensor>, IDisposable) EncodedImages(long[] shape, List<ByteString> files, CancellationToken cancelled)
     {
         var reservation = OpenInferenceProtocol.CheckImageInput(shape, files.Count, model, options);
-        var images = new List<Tensor>(files.Count);
-        try
+        return (OpenInferenceProtocol.Collect(files.Count, reservation, images =>
         {
             foreach (var file in files)
             {
-                var name = $"inputs[0].contents.bytes_contents[{images.Count}]";
-                images.Add(model.Preprocess(Stream(file), name));
+                images.Add(model.Preprocess(Stream(file), $"inputs[0].contents.bytes_contents[{images.Count}]"));
                 cancelled.ThrowIfCancellationRequested();
             }
-            return (images, reservation);
-        }
-        catch
-        {
-            images.ForEach(image => image.Dispose());
-            reservation.Dispose();
-            throw;
-        }
+        }), reservation);
     }
 
     /// <summary>A read-only stream over the bytes, not a copy of them.</summary>

@@ -142,10 +142,9 @@ static class InferenceServer
     }
 
     /// <summary>
-    /// Answers an inference request within its time limit, which runs from its first byte: the body is read (under
+    /// Answers an inference request within its time limit (<see cref="RequestDeadline"/>): the body is read (under
     /// the memory budget), then <paramref name="work"/> decodes, queues and waits on a pool thread, owning the body
-    /// and the request's arrival mark. At the limit the client gets 504 at once; work still decoding finishes on its
-    /// own, stops at the next image and returns its memory. Each kind of failure becomes its status and one message:
+    /// and the request's arrival mark. Each kind of failure becomes its status and one message:
     /// the client's mistakes 4xx, a full queue or budget 503 with Retry-After, and only a bug 500, logged with an id.
     /// </summary>
     static async Task<IResult> Answer(HttpContext context, ILogger log, ServedModel model, ServerOptions options, string name,
@@ -153,8 +152,7 @@ static class InferenceServer
     {
         if (Served(model, name) is { } notFound)
             return notFound;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
-        deadline.CancelAfter(options.RequestTimeout);
+        using var deadline = new RequestDeadline(options.RequestTimeout, context.RequestAborted);
         using var span = ServerTracing.Spans.StartActivity("infer");
         try
         {
@@ -170,16 +168,12 @@ static class InferenceServer
                 arrival.Dispose();
                 throw;
             }
-            var token = deadline.Token;
-            var running = Task.Run(async () =>
+            return await deadline.Run(async cancelled =>
             {
                 using (arrival)
                 using (body)
-                    return await work(body, arrival, token);
+                    return await work(body, arrival, cancelled);
             });
-            // Past the deadline nobody awaits it: observe its failure so it is not reported as unobserved.
-            _ = running.ContinueWith(t => t.Exception, TaskContinuationOptions.OnlyOnFaulted);
-            return await running.WaitAsync(token);
         }
         catch (Exception e) when (e is BadRequestException or ImageFileException)
         {

@@ -48,8 +48,7 @@ static class OpenInferenceJson
     static List<Tensor> Tensors(OpenInferenceRequest request, ServedModel model, ServerOptions options, out IDisposable reservation, CancellationToken cancelled)
     {
         (var count, reservation) = OpenInferenceProtocol.CheckTensorInput(request.Shape!, request.Count, model, options);
-        var images = new List<Tensor>(count);
-        try
+        return OpenInferenceProtocol.Collect(count, reservation, images =>
         {
             if (request.FirstNonNumber >= 0)
                 throw new BadRequestException($"inputs[0].data[{request.FirstNonNumber}] is not a number.");
@@ -72,21 +71,13 @@ static class OpenInferenceJson
                     cancelled.ThrowIfCancellationRequested();
                 }
             }
-            return images;
-        }
-        catch
-        {
-            Dispose(images);
-            reservation.Dispose();
-            throw;
-        }
+        });
     }
 
     static List<Tensor> EncodedImages(OpenInferenceRequest request, ServedModel model, ServerOptions options, out IDisposable reservation, CancellationToken cancelled)
     {
         reservation = OpenInferenceProtocol.CheckImageInput(request.Shape!, request.Count, model, options);
-        var images = new List<Tensor>((int)request.Count);
-        try
+        return OpenInferenceProtocol.Collect((int)request.Count, reservation, images =>
         {
             if (request.FirstNonString >= 0)
                 throw new BadRequestException($"inputs[0].data[{request.FirstNonString}] must be a base64 string of an image file.");
@@ -113,19 +104,6 @@ static class OpenInferenceJson
                 }
                 cancelled.ThrowIfCancellationRequested();
             }
-            return images;
-        }
-        catch
-        {
-            Dispose(images);
-            reservation.Dispose();
-            throw;
-        }
-    }
-
-    static void Dispose(List<Tensor> images)
-    {
-        foreach (var image in images)
-            image.Dispose();
+        });
     }
 }

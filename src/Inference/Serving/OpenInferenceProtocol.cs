@@ -110,6 +110,27 @@ static class OpenInferenceProtocol
         return tensor(values, [3, crop, crop]);
     }
 
+    /// <summary>
+    /// The images <paramref name="add"/> makes, up to <paramref name="count"/>; when it fails, those made are disposed
+    /// and <paramref name="reservation"/> (their memory) released, and the failure goes on.
+    /// </summary>
+    public static List<Tensor> Collect(int count, IDisposable reservation, Action<List<Tensor>> add)
+    {
+        var images = new List<Tensor>(count);
+        try
+        {
+            add(images);
+            return images;
+        }
+        catch
+        {
+            foreach (var image in images)
+                image.Dispose();
+            reservation.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Each output asked for, for every image.</summary>
     /// <exception cref="BadRequestException">An image's logits are not finite (its inputs were far out of range).</exception>
     public static List<Output> Results(ServedModel model, IReadOnlyList<float[]> logits, IReadOnlyList<string> outputs, int topk)
