@@ -8,6 +8,7 @@ namespace Inference.Serving;
 sealed class ServedModel : IAsyncDisposable
 {
     readonly DynamicBatcher batcher;
+    readonly MemoryReclaimer reclaimer = new();
 
     public ServedModel(string name, ImageClassifier classifier, ServerOptions options)
     {
@@ -51,27 +52,16 @@ sealed class ServedModel : IAsyncDisposable
         var (width, height) = ImageFile.Identify(image, name);
         span?.SetTag("image.width", width).SetTag("image.height", height);
         var bytes = ImageFile.DecodingBytes(width, height);
+        Tensor preprocessed;
         using (Memory.Reserve(bytes, $"{name} ({width}x{height} pixels)"))
-        {
-            var preprocessed = DecodeAndPreprocess(image, name);
-            // A large image's pixels are garbage now, on the managed large object heap and in glibc's arenas, which
-            // both keep freed memory: after 9400x9400 PNGs, resident memory stayed 550 MB up with an ordinary
-            // collection, 235 MB without the trim, 75 MB (the model's arena) with both. Done before the reservation goes.
-            if (bytes >= LargeDecodingBytes)
-            {
-                GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-                NativeAllocator.ReturnFreedMemory();
-            }
-            return preprocessed;
-        }
+            preprocessed = Classifier.Transforms.forward(ImageFile.Load(image, name));
+        if (bytes >= LargeDecodingBytes)
+            reclaimer.LargeDecodeFinished();
+        return preprocessed;
     }
 
-    /// <summary>Decodings this large give their memory back to the system when done.</summary>
+    /// <summary>Decodings this large (8 megapixels) give their memory back to the system once they stop (<see cref="MemoryReclaimer"/>).</summary>
     const long LargeDecodingBytes = 64L << 20;
-
-    // Not inlined: once it returns, the decoded pixels are unreachable for the collection that follows.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    Tensor DecodeAndPreprocess(Stream image, string name) => Classifier.Transforms.forward(ImageFile.Load(image, name));
 
     /// <summary>The logits of a preprocessed image (which this disposes), batched with others.</summary>
     /// <exception cref="ServerBusyException">The queue is full.</exception>
