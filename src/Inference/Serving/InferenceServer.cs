@@ -89,25 +89,30 @@ static class InferenceServer
                 return Results.Json(OpenInferenceJson.Response(model, request, await Task.WhenAll(answers)), OpenInferenceProtocol.Json);
             }
         }));
-        api.MapPost("/predictions/{name}", (string name, HttpContext context) => Answer(context, log, model, options, name, async (body, arrival, cancelled) =>
+        api.MapPost("/predictions/{name}", (string name, HttpContext context) =>
         {
-            var classes = model.Classifier.Categories.Count;
-            var topk = context.Request.Query["topk"] is { Count: 1 } k ? (int.TryParse(k[0], out var n) && n >= 1 && n <= classes ? n
-                : throw new BadRequestException($"topk must be 1 to {classes}, got '{k[0]}'.")) : options.TopK;
-            Task<float[]> answer;
-            using (model.Memory.Reserve(model.TensorBytes, "the uploaded image"))
+            // Read here, on the request's thread: the work runs detached and may outlive the request.
+            var asked = context.Request.Query["topk"];
+            return Answer(context, log, model, options, name, async (body, arrival, cancelled) =>
             {
-                using (arrival)
-                using (body)
+                var classes = model.Classifier.Categories.Count;
+                var topk = asked is { Count: 1 } k ? (int.TryParse(k[0], out var n) && n >= 1 && n <= classes ? n
+                    : throw new BadRequestException($"topk must be 1 to {classes}, got '{k[0]}'.")) : options.TopK;
+                Task<float[]> answer;
+                using (model.Memory.Reserve(model.TensorBytes, "the uploaded image"))
                 {
-                    if (body.Bytes.IsEmpty)
-                        throw new BadRequestException("The request body is empty: send the image file's bytes.");
-                    answer = model.LogitsAsync(model.Preprocess(body.AsStream(), "the uploaded image"), cancelled);
+                    using (arrival)
+                    using (body)
+                    {
+                        if (body.Bytes.IsEmpty)
+                            throw new BadRequestException("The request body is empty: send the image file's bytes.");
+                        answer = model.LogitsAsync(model.Preprocess(body.AsStream(), "the uploaded image"), cancelled);
+                    }
+                    var top = model.Classifier.TopK(await answer, topk);
+                    return Results.Json(new { model = model.Name, top = top.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) });
                 }
-                var top = model.Classifier.TopK(await answer, topk);
-                return Results.Json(new { model = model.Name, top = top.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) });
-            }
-        }));
+            });
+        });
         return app;
     }
 
