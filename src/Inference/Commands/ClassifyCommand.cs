@@ -14,8 +14,7 @@ static class ClassifyCommand
         var model = ArchitectureOption.Create();
         var weights = WeightsOptions.CreateWeights();
         var categories = WeightsOptions.CreateCategories();
-        var topk = new Option<int>("--topk") { Description = "Classes to show per image", DefaultValueFactory = _ => 5 };
-        topk.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--topk must be at least 1"); });
+        var topk = OptionRules.Positive(new Option<int?>("--topk") { Description = "Classes to show per image (default: 5, or all of a model's when it has fewer)" });
         var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
         batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
         var preprocessing = new PreprocessingOptions();
@@ -47,7 +46,7 @@ static class ClassifyCommand
             var options = BackendOption.Options(asked, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: !asJson,
                 preset => preprocessing.Apply(result, preset));
             using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), file, options, result.GetValue(categories));
-            var k = result.GetValue(topk);
+            var k = result.GetValue(topk) ?? Math.Min(5, classifier.Categories.Count);
             if (k > classifier.Categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {classifier.Categories.Count} classes.");
             var error = result.InvocationConfiguration.Error;

@@ -23,7 +23,8 @@ public enum PointwiseKernel
 /// the CPU's cache sizes, read with <c>cpuid</c> (leaf 4 on Intel, 0x8000001D on AMD). Where those leaves report no
 /// caches, as on AMD EPYC cloud VMs, the kernels divide by zero (SIGFPE: the process dies, forward and backward,
 /// float32 and bfloat16) or compute wrong results (channels-last, up to 0.6 relative error); every other convolution
-/// is correct. See pytorch/pytorch#177227; oneDNN guards these divisions from uxlfoundation/oneDNN#4990 on.
+/// is correct. See pytorch/pytorch#177227; no released oneDNN is known to fix it (uxlfoundation/oneDNN#4990, which
+/// guarded divisions in nearby blocking code, was closed unmerged).
 /// </para>
 /// <para>
 /// On such CPUs, and on every x86-64 CPU that is not Intel's, <see cref="Kernel"/> is <see cref="PointwiseKernel.MatMul"/>:

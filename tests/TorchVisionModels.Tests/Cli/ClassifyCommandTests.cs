@@ -205,6 +205,39 @@ public class ClassifyCommandTests
         Assert.Equal(message, error.Trim());
     }
 
+    /// <summary>A fine-tuned model of three classes shows all three by default; asking for more is still an error.</summary>
+    [Fact]
+    public void AModelWithFewerThanFiveClassesShowsThemAllByDefault()
+    {
+        var directory = Directory.CreateTempSubdirectory("classify-three-classes-");
+        try
+        {
+            var weights = Path.Combine(directory.FullName, "best.pt");
+            var categories = Path.Combine(directory.FullName, "categories.json");
+            using (var model = torchvision.models.resnet18(num_classes: 3))
+                model.save_state_dict(weights);
+            File.WriteAllText(categories, "[\"ant\", \"bee\", \"wasp\"]");
+            string[] Classify(params string[] options)
+            {
+                var (exitCode, output, error) = CliRunner.Run(["classify", "--model", "resnet18", "--weights", weights, "--categories", categories, "--json", .. options,
+                    Path.Combine(Fixtures.Samples, "cat.png")]);
+                Assert.True(exitCode == 0, error);
+                return [.. JsonDocument.Parse(output).RootElement.GetProperty("results")[0].GetProperty("top").EnumerateArray().Select(p => p.GetProperty("label").GetString()!)];
+            }
+
+            Assert.Equal(["ant", "bee", "wasp"], Classify().Order(StringComparer.Ordinal));
+            Assert.Equal(2, Classify("--topk", "2").Length);
+            var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", weights, "--categories", categories, "--topk", "5",
+                Path.Combine(Fixtures.Samples, "cat.png"));
+            Assert.Equal(2, exitCode);
+            Assert.Equal("error: --topk 5 is more than the model's 3 classes.", error.Trim());
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public void OfflineWithoutCachedWeightsSaysWhatToDo() => Fixtures.WithTorchHome(home =>
     {
