@@ -147,7 +147,7 @@ static class OpenInferenceProtocol
         return [.. outputs.Select(name => name switch
         {
             "logits" => new Output(name, "FP32", [n, classes], [.. logits.SelectMany(l => l).Cast<object>()]),
-            "probabilities" => new Output(name, "FP32", [n, classes], [.. logits.SelectMany(Softmax).Cast<object>()]),
+            "probabilities" => new Output(name, "FP32", [n, classes], [.. logits.SelectMany(ImageClassifier.Probabilities).Cast<object>()]),
             "top_k_labels" => new Output(name, "BYTES", [n, topk], [.. Top().Select(p => (object)p.Label)]),
             "top_k_indices" => new Output(name, "INT64", [n, topk], [.. Top().Select(p => (object)p.Index)]),
             _ => new Output(name, "FP32", [n, topk], [.. Top().Select(p => (object)p.Probability)]),
@@ -160,12 +160,6 @@ static class OpenInferenceProtocol
     {
         if (count > options.MaxImagesPerRequest)
             throw new BadRequestException($"inputs[0] holds {count} images; this server takes at most {options.MaxImagesPerRequest} per request (--max-images-per-request).");
-    }
-
-    static float[] Softmax(float[] logits)
-    {
-        using var scope = NewDisposeScope();
-        return nn.functional.softmax(tensor(logits), dim: 0).data<float>().ToArray();
     }
 }
 

@@ -180,10 +180,19 @@ public sealed class ImageClassifier : IDisposable
         return Top(tensor(logits).unsqueeze(0), topk)[0];
     }
 
+    /// <summary>The probabilities of one image's logits: the softmax <see cref="Classify"/> computes.</summary>
+    public static float[] Probabilities(float[] logits)
+    {
+        using var scope = NewDisposeScope();
+        return Softmax(tensor(logits).unsqueeze(0)).data<float>().ToArray();
+    }
+
+    static Tensor Softmax(Tensor logits) => nn.functional.softmax(logits.to(float32), dim: 1);
+
     /// <summary>Softmax over each row of <paramref name="logits"/>, then its <paramref name="topk"/> most probable classes.</summary>
     Prediction[][] Top(Tensor logits, int topk)
     {
-        var (probabilities, indices) = nn.functional.softmax(logits.to(float32), dim: 1).topk(topk, dim: 1);
+        var (probabilities, indices) = Softmax(logits).topk(topk, dim: 1);
         var p = probabilities.cpu().data<float>().ToArray();
         var k = indices.cpu().data<long>().ToArray();
         return [.. Enumerable.Range(0, (int)logits.shape[0])

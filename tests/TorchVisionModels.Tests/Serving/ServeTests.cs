@@ -66,6 +66,31 @@ public sealed class ServeTests : IAsyncLifetime
         }
     }
 
+    /// <summary>The probabilities output is PyTorch's softmax: its entries at PyTorch's top-5 classes hold PyTorch's probabilities.</summary>
+    [Fact]
+    public async Task ProbabilitiesArePyTorchs()
+    {
+        using var client = await Start(Resnet18(), Options());
+        foreach (var image in Fixtures.Json("classification.json").EnumerateObject())
+        {
+            var response = await Infer(client, new JsonObject
+            {
+                ["inputs"] = new JsonArray(new JsonObject
+                {
+                    ["name"] = "image", ["datatype"] = "BYTES", ["shape"] = new JsonArray(1),
+                    ["data"] = new JsonArray(Convert.ToBase64String(File.ReadAllBytes(Path.Combine(Fixtures.Samples, image.Name)))),
+                }),
+                ["outputs"] = new JsonArray(new JsonObject { ["name"] = "probabilities" }),
+            });
+            var output = response.GetProperty("outputs")[0];
+            Assert.Equal([1, 1000], output.GetProperty("shape").EnumerateArray().Select(d => d.GetInt32()));
+            var probabilities = output.GetProperty("data").EnumerateArray().Select(p => p.GetDouble()).ToList();
+            // As classify's bound (ClassifyCommandTests): measured at most 2.2e-7.
+            foreach (var theirs in image.Value.EnumerateArray())
+                Assert.InRange(probabilities[theirs.GetProperty("index").GetInt32()] - theirs.GetProperty("probability").GetDouble(), -2e-5, 2e-5);
+        }
+    }
+
     [Fact]
     public async Task APreprocessedTensorGivesTheSameLogitsAsTheImage()
     {
