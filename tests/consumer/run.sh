@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The consumer test: pack the library into a local feed, build tests/consumer from that package alone (copied out of
+# the repository, so none of its build files apply), and classify a sample with seeded weights, as PyTorch does.
+# A file missing from the package, a broken buildTransitive target or a dependency left out fails here.
+# Needs the test fixtures (dotnet test writes them).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=$(mktemp -d)
+version="0.0.0-consumer.$(date +%s)"
+cleanup() {
+    rm -rf "$work" "${NUGET_PACKAGES:-$HOME/.nuget/packages}/torchvisionmodels/$version"
+}
+trap cleanup EXIT
+
+dotnet pack "$root/src/TorchVisionModels" -c Release -o "$work/feed" -p:Version="$version" --nologo -v quiet
+unzip -p "$work/feed/TorchVisionModels.$version.nupkg" TorchVisionModels.nuspec | grep -q '<license type="expression">BSD-3-Clause</license>' \
+    || { echo "consumer: the package's nuspec has no BSD-3-Clause licence expression" >&2; exit 1; }
+mkdir "$work/app"
+cp "$root/tests/consumer/Consumer.csproj" "$root/tests/consumer/Program.cs" "$work/app/"
+cat > "$work/app/nuget.config" <<CONFIG
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="local" value="$work/feed" />
+  </packageSources>
+</configuration>
+CONFIG
+# The local feed is added to the user's sources (nuget.org, for the library's dependencies).
+TORCH_HOME="$work/torch" dotnet run --project "$work/app" -c Release -p:TorchVisionModelsVersion="$version" -- \
+    "$root/tests/fixtures/forward_resnet18.weights.pt" "$root/samples/cat.png" "$root/tests/fixtures/classification.json"
