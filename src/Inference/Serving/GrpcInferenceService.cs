@@ -121,7 +121,7 @@ sealed class GrpcInferenceService(ServedModel model, ServerOptions options, Read
     (List<Tensor>, IDisposable) Tensors(long[] shape, float[] values, CancellationToken cancelled)
     {
         var (count, reservation) = OpenInferenceProtocol.CheckTensorInput(shape, values.Length, model, options);
-        var perImage = OpenInferenceProtocol.ImageElements(model);
+        var perImage = model.ImageElements;
         return (OpenInferenceProtocol.Collect(count, reservation, images =>
         {
             for (var i = 0; i < count; i++)

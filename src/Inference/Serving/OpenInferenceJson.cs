@@ -52,7 +52,7 @@ static class OpenInferenceJson
         {
             if (request.FirstNonNumber >= 0)
                 throw new BadRequestException($"inputs[0].data[{request.FirstNonNumber}] is not a number.");
-            var perImage = OpenInferenceProtocol.ImageElements(model);
+            var perImage = model.ImageElements;
             var reader = new Utf8JsonReader(request.Data.Span);
             var values = new float[perImage];
             long index = 0;

@@ -79,8 +79,8 @@ static class OpenInferenceProtocol
         if (shape.Length != 4 || shape[0] < 1 || shape[1] != 3 || shape[2] != crop || shape[3] != crop)
             throw new BadRequestException($"inputs[0].shape must be [N, 3, {crop}, {crop}], got {Shape(shape)}.");
         CheckImageCount(shape[0], options);
-        if (count != shape[0] * ImageElements(model))
-            throw new BadRequestException($"inputs[0].data has {count} numbers; shape {Shape(shape)} needs {shape[0] * ImageElements(model)}.");
+        if (count != shape[0] * model.ImageElements)
+            throw new BadRequestException($"inputs[0].data has {count} numbers; shape {Shape(shape)} needs {shape[0] * model.ImageElements}.");
         return ((int)shape[0], model.Memory.Reserve(shape[0] * model.TensorBytes, "inputs[0]"));
     }
 
@@ -92,9 +92,6 @@ static class OpenInferenceProtocol
         CheckImageCount(count, options);
         return model.Memory.Reserve(count * model.TensorBytes, "inputs[0]");
     }
-
-    /// <summary>The numbers in one preprocessed image.</summary>
-    public static int ImageElements(ServedModel model) => 3 * model.Classifier.Transforms.crop_size * model.Classifier.Transforms.crop_size;
 
     /// <summary>One preprocessed image from its numbers, which it keeps (TorchSharp wraps the array without copying it).</summary>
     /// <param name="values">The image's numbers.</param>

@@ -15,7 +15,7 @@ sealed class ServedModel : IAsyncDisposable
         Name = name;
         Classifier = classifier;
         Memory = new MemoryBudget(options.MemoryBudgetBytes);
-        TensorBytes = 3L * classifier.Transforms.crop_size * classifier.Transforms.crop_size * sizeof(float);
+        ImageElements = 3 * classifier.Transforms.crop_size * classifier.Transforms.crop_size;
         batcher = new DynamicBatcher(classifier.Model, classifier.Device, options.MaxBatchSize, options.MaxBatchDelay, options.MaxQueue);
         batcher.BatchRan += (size, time) =>
         {
@@ -34,8 +34,11 @@ sealed class ServedModel : IAsyncDisposable
     /// <summary>The memory requests in flight may hold: bodies, images being decoded, preprocessed images.</summary>
     public MemoryBudget Memory { get; }
 
+    /// <summary>The numbers in one preprocessed image, [3, crop, crop].</summary>
+    public int ImageElements { get; }
+
     /// <summary>The bytes of one preprocessed image.</summary>
-    public long TensorBytes { get; }
+    public long TensorBytes => (long)ImageElements * sizeof(float);
 
     /// <summary>Marks a request as on its way to the model (<see cref="DynamicBatcher.Arriving"/>) until it is queued or has failed.</summary>
     public IDisposable Arriving() => batcher.Arriving();
