@@ -97,6 +97,6 @@ public class FusedResNetTests
     {
         using var model = torchvision.models.resnet18(norm_layer: c => nn.InstanceNorm2d(c));
         var e = Assert.Throws<NotSupportedException>(() => new FusedResNet(model));
-        Assert.Equal("bn1 is a InstanceNorm2d, which the fast path and the ONNX exporter do not know: they take BatchNorm2d (with running statistics), FrozenBatchNorm2d and GroupNorm.", e.Message);
+        Assert.Equal("bn1 is a InstanceNorm2d, of no known norm kind: bn (BatchNorm2d with running statistics), frozen-bn (FrozenBatchNorm2d), gn (GroupNorm of 32 groups). NormKinds.Add makes a new kind known.", e.Message);
     }
 }

@@ -33,7 +33,7 @@ static class BackendOption
 
     /// <summary>What <c>--verbose</c> prints: the weights, the device, and the backend with why it was chosen.</summary>
     public static string Ran(ImageClassifier classifier, string asked)
-        => $"{classifier.Pretrained!.Description} on {classifier.Device}, backend {Describe(classifier.Backend!, asked)}";
+        => $"{classifier.Source!.Description} on {classifier.Device}, backend {Describe(classifier.Backend!, asked)}";
 
     /// <summary>The backend that ran and why, as classify and evaluate print it: e.g. <c>onnxruntime (auto: ...)</c>.</summary>
     public static string Describe(BackendChoice choice, string asked)

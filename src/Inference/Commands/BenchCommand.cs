@@ -71,9 +71,9 @@ static class BenchCommand
             }
             else
             {
-                using var pretrained = result.GetValue(onnx) is { } path ? PretrainedModel.Load(null, path) : PretrainedModel.Random(architecture);
+                using var source = result.GetValue(onnx) is { } path ? ModelSource.Load(null, path) : ModelSource.Untrained(architecture);
                 ran = BackendChoice.For(options.Backend, on, options.Dtype, options.Fast);
-                using var runner = pretrained.Runner(ran.Backend, on, options.Dtype, options.Fast, result.GetValue(threads), side);
+                using var runner = ModelRunner.Create(source, ran.Backend, on, options.Dtype, options.Fast, result.GetValue(threads), side);
                 rows = batches.Select(b => Measure(Inference(runner, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
             }

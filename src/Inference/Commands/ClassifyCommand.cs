@@ -57,7 +57,7 @@ static class ClassifyCommand
             var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
                 .Select(r => { if (r.Error is not null) failures.Add(r); return r; });
             if (asJson)
-                WriteJson(output, classifier.Pretrained!.Architecture, classifier.Pretrained.Description, classifier.Device.ToString(),
+                WriteJson(output, classifier.Source!.Architecture, classifier.Source.Description, classifier.Device.ToString(),
                     BackendOption.Describe(classifier.Backend!, asked), results);
             else
                 WriteTables(output, error, results);

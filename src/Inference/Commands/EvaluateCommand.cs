@@ -40,13 +40,13 @@ static class EvaluateCommand
             var options = BackendOption.Options(asked, result.GetValue(device)!, "float32", result.GetValue(fast), progress: !result.GetValue(json),
                 preset => preprocessing.Apply(result, preset));
             using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, options, result.GetValue(categories));
-            var pretrained = classifier.Pretrained!;
-            if (pretrained.Categories.Count != dataset.classes.Count)
-                throw new ArgumentException($"{pretrained.Description} predicts {pretrained.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
+            var source = classifier.Source!;
+            if (source.Categories.Count != dataset.classes.Count)
+                throw new ArgumentException($"{source.Description} predicts {source.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
             var error = result.InvocationConfiguration.Error;
             if (result.GetValue(verbose))
                 error.WriteLine(BackendOption.Ran(classifier, asked));
-            if (!pretrained.Categories.SequenceEqual(dataset.classes) && pretrained.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
+            if (!source.Categories.SequenceEqual(dataset.classes) && source.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
                 error.WriteLine($"warning: the model's classes are not {directory}'s class folders in the same order; class i of the model is scored as folder i.");
 
             var preset = classifier.Transforms;
@@ -59,13 +59,13 @@ static class EvaluateCommand
             {
                 JsonOutput.Write(output, new
                 {
-                    weights = pretrained.Description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
+                    weights = source.Description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
                     classes = dataset.classes.Select((c, i) => new { name = c, images = evaluation.Total[i], top1 = Percent(evaluation.Correct[i], evaluation.Total[i]) }),
                 });
                 return 0;
             }
             var width = Math.Max(5, dataset.classes.Max(c => c.Length));
-            output.WriteLine($"{pretrained.Description} on {directory}: {evaluation.Total.Sum()} images");
+            output.WriteLine($"{source.Description} on {directory}: {evaluation.Total.Sum()} images");
             output.WriteLine($"top-1 {evaluation.Top1:F2}%  top-5 {evaluation.Top5:F2}%  loss {evaluation.Loss:F4}");
             output.WriteLine();
             output.WriteLine($"{"class".PadRight(width)}  {"images",7}  {"top-1",7}");

@@ -26,10 +26,10 @@ static class ExportCommand
         };
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
-            using var pretrained = PretrainedModel.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, result.GetValue(categories));
+            using var source = ModelSource.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, result.GetValue(categories));
             var path = result.GetValue(output)!;
-            pretrained.ExportOnnx(path, result.GetValue(fold), result.GetValue(opset), result.GetValue(dynamicSize) ? null : pretrained.Transforms.crop_size);
-            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({pretrained.Architecture}, {pretrained.Description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
+            source.ExportOnnx(path, result.GetValue(fold), result.GetValue(opset), result.GetValue(dynamicSize) ? null : source.Transforms.crop_size);
+            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({source.Architecture}, {source.Description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
             return 0;
         }));
         return command;

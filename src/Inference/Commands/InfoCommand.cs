@@ -42,8 +42,12 @@ static class InfoCommand
         model.eval();
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        using var extractor = torchvision.models.feature_extraction.create_feature_extractor(model,
-            new Dictionary<string, string> { ["maxpool"] = "stem", ["layer1"] = "layer1", ["layer2"] = "layer2", ["layer3"] = "layer3", ["layer4"] = "layer4", ["fc"] = "fc" });
+        // The stem ends at maxpool; then each stage; then the head's fc.
+        var nodes = new Dictionary<string, string> { ["maxpool"] = "stem" };
+        foreach (var stage in ResNetStructure.StageNames)
+            nodes[stage] = stage;
+        nodes["fc"] = "fc";
+        using var extractor = torchvision.models.feature_extraction.create_feature_extractor(model, nodes);
         var input = randn(1, 3, size, size);
         output.WriteLine($"  {"input",-8} {Shape(input)}");
         foreach (var (stage, x) in extractor.call(input))

@@ -33,7 +33,7 @@ sealed class ModelOptions
             num_classes: num_classes ?? result.GetValue(NumClasses),
             zero_init_residual: result.GetValue(ZeroInitResidual),
             replace_stride_with_dilation: ReplaceStrideWithDilationOf(result),
-            norm_layer: NormLayers.FromName(norm ?? result.GetValue(Norm)!));
+            norm_layer: NormKinds.Named(norm ?? result.GetValue(Norm)!).Create);
 
     /// <summary>The --replace-stride-with-dilation flags; null (torchvision's default) when absent, which reads as empty.</summary>
     public bool[]? ReplaceStrideWithDilationOf(ParseResult result) => result.GetValue(ReplaceStrideWithDilation) is { Length: > 0 } flags ? flags : null;
@@ -42,10 +42,10 @@ sealed class ModelOptions
     {
         var option = new Option<string>("--norm")
         {
-            Description = "Normalisation layer: bn (BatchNorm2d), frozen-bn (FrozenBatchNorm2d) or gn (GroupNorm, 32 groups)",
+            Description = $"Normalisation layer: {string.Join(", ", NormKinds.All.Select(k => $"{k.Name} ({k.Description})"))}",
             DefaultValueFactory = _ => "bn",
         };
-        option.AcceptOnlyFromAmong([.. NormLayers.Names]);
+        option.AcceptOnlyFromAmong([.. NormKinds.Names]);
         return option;
     }
 

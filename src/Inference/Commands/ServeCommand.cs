@@ -84,7 +84,7 @@ static class ServeCommand
                 Metrics = result.GetValue(metrics),
                 Certificate = result.GetValue(tlsCertificate) is { } certificate ? ServerSecrets.Certificate(certificate.FullName, result.GetValue(tlsKey)!.FullName) : null,
             };
-            Run(new ServedModel(result.GetValue(name) ?? classifier.Pretrained!.Architecture, classifier, options), options, result.InvocationConfiguration.Output,
+            Run(new ServedModel(result.GetValue(name) ?? classifier.Source!.Architecture, classifier, options), options, result.InvocationConfiguration.Output,
                 BackendOption.Describe(classifier.Backend!, result.GetValue(backend)!));
             return ExitCodes.Success;
         }));
@@ -98,7 +98,7 @@ static class ServeCommand
         {
             app.Start();
             var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
-            output.WriteLine($"serving {model.Name} ({model.Classifier.Pretrained!.Description}, backend {backend}) on {string.Join(", ", addresses)}");
+            output.WriteLine($"serving {model.Name} ({model.Classifier.Source!.Description}, backend {backend}) on {string.Join(", ", addresses)}");
             output.Flush();
             app.WaitForShutdown();
         }

@@ -33,20 +33,20 @@ public sealed class ImageClassifier : IDisposable
         model.eval();
     }
 
-    ImageClassifier(nn.Module<Tensor, Tensor> model, PretrainedModel pretrained, ImageClassification transforms, Device device, BackendChoice backend)
-        : this(model, transforms, pretrained.Categories, device)
+    ImageClassifier(nn.Module<Tensor, Tensor> model, ModelSource source, ImageClassification transforms, Device device, BackendChoice backend)
+        : this(model, transforms, source.Categories, device)
     {
-        Pretrained = pretrained;
+        Source = source;
         Backend = backend;
-        owned = [model, pretrained];
+        owned = [model, source];
     }
 
     /// <summary>
-    /// Loads <paramref name="weights"/> (see <see cref="PretrainedModel.Load"/>: torchvision's by name, a checkpoint
+    /// Loads <paramref name="weights"/> (see <see cref="ModelSource.Load"/>: torchvision's by name, a checkpoint
     /// or an .onnx file) and runs it as <paramref name="options"/> say, by default on the fastest measured backend
     /// (<see cref="BackendChoice.For"/>).
     /// </summary>
-    /// <param name="architecture">The builder's name, e.g. resnet50; null for what the weights' model card says (see <see cref="PretrainedModel.Load"/>).</param>
+    /// <param name="architecture">The builder's name, e.g. resnet50; null for what the weights' model card says (see <see cref="ModelSource.Load"/>).</param>
     /// <param name="weights">DEFAULT, a weights name such as IMAGENET1K_V2, or a file.</param>
     /// <param name="options">Backend, device, type, preprocessing; null for the defaults.</param>
     /// <param name="categoriesFile">The class names of a checkpoint, when not beside it.</param>
@@ -54,27 +54,27 @@ public sealed class ImageClassifier : IDisposable
     {
         options ??= new ClassifierOptions();
         var device = options.Device ?? (cuda.is_available() ? CUDA : CPU);
-        var pretrained = PretrainedModel.Load(architecture, weights, categoriesFile, options.Progress);
+        var source = ModelSource.Load(architecture, weights, categoriesFile, options.Progress);
         try
         {
-            if (pretrained.IsOnnx && options.Backend == InferenceBackend.Torch)
+            if (source.IsOnnx && options.Backend == InferenceBackend.Torch)
                 throw new ArgumentException($"{weights} is an ONNX model: run it with the ONNX Runtime backend.");
-            var backend = pretrained.IsOnnx
+            var backend = source.IsOnnx
                 ? BackendChoice.For(InferenceBackend.OnnxRuntime, device, options.Dtype, options.Fast) with { Reason = "an .onnx file" }
                 : BackendChoice.For(options.Backend, device, options.Dtype, options.Fast);
-            var preset = options.Preprocessing?.Invoke(pretrained.Transforms) ?? pretrained.Transforms;
-            var runner = pretrained.Runner(backend.Backend, device, options.Dtype, options.Fast, options.Threads, preset.crop_size);
-            return new ImageClassifier(runner, pretrained, preset, device, backend);
+            var preset = options.Preprocessing?.Invoke(source.Transforms) ?? source.Transforms;
+            var runner = ModelRunner.Create(source, backend.Backend, device, options.Dtype, options.Fast, options.Threads, preset.crop_size);
+            return new ImageClassifier(runner, source, preset, device, backend);
         }
         catch
         {
-            pretrained.Dispose();
+            source.Dispose();
             throw;
         }
     }
 
     /// <summary>What <see cref="Load"/> loaded: the weights, categories and preset; null when the model was given.</summary>
-    public PretrainedModel? Pretrained { get; }
+    public ModelSource? Source { get; }
 
     /// <summary>The backend that runs the model and why; null when the model was given.</summary>
     public BackendChoice? Backend { get; }

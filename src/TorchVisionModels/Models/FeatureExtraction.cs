@@ -31,14 +31,12 @@ public static partial class torchvision
 /// <summary>ResNet's forward, stopping after the last requested node and returning the requested outputs by name.</summary>
 public sealed class ResNetFeatureExtractor : nn.Module<Tensor, Dictionary<string, Tensor>>
 {
-    /// <summary>ResNet's nodes in the order forward runs them.</summary>
-    public static readonly string[] nodes = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool", "flatten", "fc"];
-
     readonly List<(string node, Func<Tensor, Tensor> run)> steps = [];
     readonly IReadOnlyDictionary<string, string> return_nodes;
 
     internal ResNetFeatureExtractor(ResNet model, IReadOnlyDictionary<string, string> return_nodes) : base(nameof(ResNetFeatureExtractor))
     {
+        var nodes = ResNetStructure.Nodes.ToList();
         var unknown = return_nodes.Keys.Where(n => !nodes.Contains(n)).ToList();
         if (unknown.Count > 0 || return_nodes.Count == 0)
             throw new ArgumentException(
@@ -46,7 +44,7 @@ public sealed class ResNetFeatureExtractor : nn.Module<Tensor, Dictionary<string
                 nameof(return_nodes));
         this.return_nodes = return_nodes;
         var children = model.named_children().ToDictionary(c => c.name, c => c.module);
-        foreach (var node in nodes.Take(return_nodes.Keys.Max(n => Array.IndexOf(nodes, n)) + 1))
+        foreach (var node in nodes.Take(return_nodes.Keys.Max(n => nodes.IndexOf(n)) + 1))
         {
             if (node == "flatten")
             {

@@ -1,4 +1,3 @@
-using TorchSharp.Modules;
 using static TorchSharp.torch;
 using F = TorchSharp.torch.nn.functional;
 
@@ -15,26 +14,17 @@ namespace TorchVisionModels;
 public sealed class FusedResNet : nn.Module<Tensor, Tensor>
 {
     /// <summary>
-    /// A convolution with its folded norm layer, or with its GroupNorm after it (<paramref name="groupNorm"/>), which
+    /// A convolution with its folded norm layer, or with a per-group norm after it (<paramref name="perGroup"/>), which
     /// depends on the input and cannot be folded; a pointwise one (1x1, unpadded, ungrouped) runs through
     /// <see cref="PointwiseConvolution"/>.
     /// </summary>
-    sealed record Conv(Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups, GroupNormCopy? groupNorm = null)
+    sealed record Conv(Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups, NormEvaluation.PerGroup? perGroup = null)
     {
         public bool pointwise { get; } = weight.shape[2] == 1 && weight.shape[3] == 1 && padding.All(p => p == 0) && groups == 1;
     }
 
-    /// <summary>A GroupNorm's groups, eps and its own copies of the affine parameters.</summary>
-    sealed record GroupNormCopy(long groups, Tensor? weight, Tensor? bias, double eps);
-
-    /// <summary>A residual block: its convolutions in order, and the downsampling one.</summary>
-    sealed record Block(Conv[] convs, Conv? downsample);
-
-    readonly Conv stem;
-    readonly (long[] kernel, long[] stride, long[] padding) maxpool;
-    readonly Block[] blocks;
-    readonly Tensor fcWeight;
-    readonly Tensor fcBias;
+    readonly ResNetStructure<Conv> structure;
+    readonly Operations operations;
     readonly bool channelsLast;
 
     /// <summary>The dtype the network computes in; inputs are cast to it and logits back to the input's.</summary>
@@ -44,7 +34,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     /// <param name="model">The network.</param>
     /// <param name="channelsLast">Run in NHWC layout (faster on CPU with oneDNN); false keeps NCHW.</param>
     /// <param name="dtype">Compute in float32 (default), bfloat16 or float16. Folding is done in float64 first, then rounded once.</param>
-    /// <exception cref="NotSupportedException">A norm layer is not BatchNorm2d, FrozenBatchNorm2d or GroupNorm, or a block is not BasicBlock/Bottleneck.</exception>
+    /// <exception cref="NotSupportedException">A norm layer is of no known <see cref="NormKind"/>, or a block is not BasicBlock/Bottleneck.</exception>
     /// <exception cref="ArgumentException"><paramref name="dtype"/> is not a floating-point type of 16 or 32 bits.</exception>
     public FusedResNet(ResNet model, bool channelsLast = true, ScalarType dtype = ScalarType.Float32) : base(nameof(FusedResNet))
     {
@@ -52,15 +42,16 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"FusedResNet computes in float32, bfloat16 or float16, not {dtype}.", nameof(dtype));
         this.channelsLast = channelsLast;
         this.dtype = dtype;
-        var structure = ResNetStructure.Of(model);
-        stem = Fold(structure.Stem);
-        maxpool = (model.maxpool.kernel_size, model.maxpool.stride ?? model.maxpool.kernel_size, model.maxpool.padding ?? [0, 0]);
-        blocks = structure.Blocks.Select(b => new Block([.. b.Branch.Select(Fold)], b.Downsample is { } d ? Fold(d) : null)).ToArray();
-        using (no_grad())
+        var modules = ResNetStructure.Of(model);
+        // Every norm is checked before any weight is copied, so an unknown one leaves nothing to free.
+        using (NewDisposeScope())
         {
-            fcWeight = model.fc.weight!.detach().to(dtype, copy: true).DetachFromDisposeScope();
-            fcBias = model.fc.bias!.detach().to(dtype, copy: true).DetachFromDisposeScope();
+            foreach (var pair in modules.Convolutions)
+                pair.Evaluate();
         }
+        structure = modules.Select(Fold);
+        using (no_grad())
+            operations = new Operations(Own(model.fc.weight)!, Own(model.fc.bias)!);
     }
 
     Conv Fold(ConvNorm pair)
@@ -68,14 +59,18 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var conv = pair.Conv;
-        if (pair.Norm is GroupNorm gn)
+        switch (pair.Evaluate())
         {
-            // Kept as it is: the convolution's own weights, then the GroupNorm on its output.
-            var norm = new GroupNormCopy(gn.num_groups, Own(gn.weight), Own(gn.bias), gn.eps);
-            return new Conv(OwnWeight(conv.weight!), Own(conv.bias), conv.stride, conv.padding!, conv.dilation, conv.groups, norm);
+            case NormEvaluation.PerChannel perChannel:
+                var (weight, bias) = BatchNormFolding.Fold(conv, perChannel);
+                return new Conv(OwnWeight(weight), Own(bias), conv.stride, conv.padding!, conv.dilation, conv.groups);
+            case NormEvaluation.PerGroup perGroup:
+                // Kept as it is: the convolution's own weights, then the norm on its output.
+                return new Conv(OwnWeight(conv.weight!), Own(conv.bias), conv.stride, conv.padding!, conv.dilation, conv.groups,
+                    perGroup with { Weight = Own(perGroup.Weight), Bias = Own(perGroup.Bias) });
+            default:
+                throw new NotSupportedException($"{pair.NormName}'s evaluation has no fast-path form.");
         }
-        var (weight, bias) = BatchNormFolding.Fold(conv, pair.Norm, pair.NormName);
-        return new Conv(OwnWeight(weight), Own(bias), conv.stride, conv.padding!, conv.dilation, conv.groups);
     }
 
     /// <summary>This module's own copy of a convolution weight, in its dtype and layout.</summary>
@@ -91,12 +86,26 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     /// <summary>The same memory, NHWC strides: what PyTorch's <c>to(memory_format=torch.channels_last)</c> gives.</summary>
     static Tensor ToChannelsLast(Tensor x) => x.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
 
-    static Tensor Apply(Conv c, Tensor x)
+    /// <summary>The description's operations on tensors, in place where the value is not needed again.</summary>
+    sealed record Operations(Tensor fcWeight, Tensor fcBias) : IResNetOperations<Conv, Tensor>
     {
-        var y = c.pointwise
-            ? PointwiseConvolution.conv2d(x, c.weight, c.bias, c.stride)
-            : F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
-        return c.groupNorm is { } gn ? F.group_norm(y, gn.groups, gn.weight, gn.bias, gn.eps) : y;
+        public Tensor ConvNorm(Tensor x, Conv c)
+        {
+            var y = c.pointwise
+                ? PointwiseConvolution.conv2d(x, c.weight, c.bias, c.stride)
+                : F.conv2d(x, c.weight, c.bias, c.stride, c.padding, c.dilation, c.groups);
+            return c.perGroup is { } gn ? F.group_norm(y, gn.Groups, gn.Weight, gn.Bias, gn.Eps) : y;
+        }
+
+        public Tensor Relu(Tensor x, string name) => x.relu_();
+
+        public Tensor MaxPool(Tensor x, Pool pool) => F.max_pool2d(x, pool.Kernel, pool.Stride, pool.Padding);
+
+        public Tensor Add(Tensor branch, Tensor shortcut, string name) => branch.add_(shortcut, Scalars.One);
+
+        public Tensor AveragePool(Tensor x) => F.adaptive_avg_pool2d(x, 1).flatten(1);
+
+        public Tensor Fc(Tensor x) => F.linear(x, fcWeight, fcBias);
     }
 
     /// <inheritdoc/>
@@ -108,25 +117,17 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         x = x.to(dtype);
         if (channelsLast)
             x = ToChannelsLast(x);
-        x = F.max_pool2d(Apply(stem, x).relu_(), maxpool.kernel, maxpool.stride, maxpool.padding);
-        foreach (var block in blocks)
+        x = structure.RunStem(x, operations);
+        foreach (var block in structure.Blocks)
         {
             using var blockScope = NewDisposeScope();
-            var @out = x;
-            for (var i = 0; i < block.convs.Length; i++)
-            {
-                @out = Apply(block.convs[i], @out);
-                if (i < block.convs.Length - 1)
-                    @out.relu_();
-            }
-            @out.add_(block.downsample is null ? x : Apply(block.downsample, x), Scalars.One).relu_();
+            var @out = ResNetStructure<Conv>.RunBlock(x, block, operations);
             // Free each block's input as soon as its output exists, as PyTorch's reference counting does.
             var input = x;
             x = @out.MoveToOuterDisposeScope();
             input.Dispose();
         }
-        x = F.adaptive_avg_pool2d(x, 1).flatten(1);
-        return F.linear(x, fcWeight, fcBias).to(inputType).MoveToOuterDisposeScope();
+        return ResNetStructure<Conv>.RunHead(x, operations).to(inputType).MoveToOuterDisposeScope();
     }
 
     /// <summary>Frees the folded weights.</summary>
@@ -134,15 +135,15 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     {
         if (disposing)
         {
-            foreach (var c in blocks.SelectMany(b => b.convs.Append(b.downsample)).Append(stem).OfType<Conv>())
+            foreach (var c in structure.Convolutions)
             {
                 c.weight.Dispose();
                 c.bias?.Dispose();
-                c.groupNorm?.weight?.Dispose();
-                c.groupNorm?.bias?.Dispose();
+                c.perGroup?.Weight?.Dispose();
+                c.perGroup?.Bias?.Dispose();
             }
-            fcWeight.Dispose();
-            fcBias.Dispose();
+            operations.fcWeight.Dispose();
+            operations.fcBias.Dispose();
         }
         base.Dispose(disposing);
     }

@@ -13,7 +13,7 @@ namespace TorchVisionModels;
 /// </summary>
 /// <param name="Architecture">The builder, e.g. resnet50.</param>
 /// <param name="NumClasses">Outputs of fc.</param>
-/// <param name="NormLayer">The norm layer's name (<see cref="NormLayers"/>): bn, frozen-bn or gn.</param>
+/// <param name="NormLayer">The norm layer's kind (<see cref="NormKinds"/>): bn, frozen-bn, gn or one added.</param>
 /// <param name="ReplaceStrideWithDilation">Three flags, for layer2..layer4.</param>
 /// <param name="Groups">Groups of the 3x3 convolutions.</param>
 /// <param name="WidthPerGroup">Channels per group at the first stage.</param>
@@ -67,19 +67,14 @@ public sealed record ModelCard(
     public static string PathFor(string weightsFile) => Path.ChangeExtension(weightsFile, ".card.json");
 
     /// <summary>The card of <paramref name="model"/>, built by <paramref name="architecture"/>'s builder, read off its modules.</summary>
-    /// <exception cref="NotSupportedException">Its norm layer has no name (<see cref="NormLayers.NameOf"/>).</exception>
+    /// <exception cref="NotSupportedException">Its norm layer is of no known kind (<see cref="NormKinds.Of"/>).</exception>
     public static ModelCard For(ResNet model, string architecture, IReadOnlyList<string> categories, ImageClassification preset, string weights)
-    {
-        var stages = ResNetStructure.Of(model).Stages;
-        // A stage dilates instead of striding when its first block keeps the resolution.
-        var dilated = stages.Skip(1).Select(s => s.Blocks[0].Branch.All(c => c.Conv.stride.All(x => x == 1))).ToList();
-        return new(architecture, model.fc.out_features, NormLayers.NameOf(model.bn1), dilated, model.groups, model.base_width,
+        => new(architecture, model.fc.out_features, NormKinds.Of(model.bn1, "bn1").Name, model.ReplaceStrideWithDilation, model.groups, model.base_width,
             categories, Preprocessing.Of(preset), weights);
-    }
 
     /// <summary>A new network as the card describes it, with random weights.</summary>
     public ResNet Build() => torchvision.models.get_model_builder(Architecture)(num_classes: NumClasses, groups: Groups, width_per_group: WidthPerGroup,
-        replace_stride_with_dilation: ReplaceStrideWithDilation, norm_layer: NormLayers.FromName(NormLayer));
+        replace_stride_with_dilation: ReplaceStrideWithDilation, norm_layer: NormKinds.Named(NormLayer).Create);
 
     /// <summary>
     /// The network with <paramref name="weightsFile"/>'s weights, loaded strictly.
@@ -89,7 +84,7 @@ public sealed record ModelCard(
     {
         try
         {
-            return Classification.PretrainedModel.WithCheckpoint(Build(), weightsFile);
+            return Build().WithWeights(weightsFile);
         }
         catch (CheckpointException e) when (e.Result is not null)
         {
@@ -137,8 +132,8 @@ public sealed record ModelCard(
             return $"its format is '{Format}', not '{FormatName}'";
         if (!torchvision.models.list_models().Contains(Architecture))
             return $"architecture '{Architecture}' is not one of {string.Join(", ", torchvision.models.list_models())}";
-        if (!NormLayers.Names.Contains(NormLayer))
-            return $"norm_layer '{NormLayer}' is not one of {string.Join(", ", NormLayers.Names)}";
+        if (!NormKinds.Names.Contains(NormLayer))
+            return $"norm_layer '{NormLayer}' is not one of {string.Join(", ", NormKinds.Names)}";
         if (NumClasses < 1 || Categories.Count != NumClasses)
             return $"num_classes is {NumClasses} but it lists {Categories.Count} categories";
         if (ReplaceStrideWithDilation.Count != 3)

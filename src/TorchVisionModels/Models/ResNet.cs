@@ -30,6 +30,9 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     public readonly long base_width;
 #pragma warning restore CS1591
 
+    /// <summary>The builder's <c>replace_stride_with_dilation</c>, for layer2..layer4, which torchvision does not keep; model cards record it.</summary>
+    public IReadOnlyList<bool> ReplaceStrideWithDilation { get; }
+
     [ComponentName(Name = nameof(fc))]
     Linear _fc;
 
@@ -85,6 +88,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
                 nameof(replace_stride_with_dilation));
         if (layers.Count != 4)
             throw new ArgumentException($"layers should have 4 elements, one per stage, got [{string.Join(", ", layers)}]", nameof(layers));
+        ReplaceStrideWithDilation = [.. replace_stride_with_dilation];
         this.groups = groups;
         base_width = width_per_group;
         conv1 = nn.Conv2d(3, inplanes, kernel_size: 7, stride: 2, padding: 3, bias: false);
@@ -120,9 +124,9 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
             {
                 foreach (var m in modules())
                 {
-                    if (m is Bottleneck bottleneck && weight(bottleneck.bn3) is { } bn3)
+                    if (m is Bottleneck bottleneck && NormWeight(bottleneck.bn3) is { } bn3)
                         nn.init.constant_(bn3, 0);
-                    else if (m is BasicBlock basic && weight(basic.bn2) is { } bn2)
+                    else if (m is BasicBlock basic && NormWeight(basic.bn2) is { } bn2)
                         nn.init.constant_(bn2, 0);
                 }
             }
@@ -130,7 +134,7 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The norm layer's <c>weight</c>, a parameter (BatchNorm2d, GroupNorm) or a buffer (FrozenBatchNorm2d).</summary>
-    static Tensor? weight(nn.Module norm) => norm.get_parameter("weight") ?? norm.get_buffer("weight");
+    static Tensor? NormWeight(nn.Module norm) => norm.get_parameter("weight") ?? norm.get_buffer("weight");
 
     Sequential _make_layer(BlockType block, long planes, long blocks, long stride = 1, bool dilate = false)
     {

@@ -42,27 +42,17 @@ public static class OnnxExporter
     {
         if (opset is < 13 or > 17)
             throw new ArgumentOutOfRangeException(nameof(opset), opset, "The exporter writes opsets 13 to 17.");
-        var graph = new GraphBuilder(foldBatchNorm);
+        var graph = new GraphBuilder(foldBatchNorm, model.fc);
         using (no_grad())
         using (NewDisposeScope())
-        {
-            var structure = ResNetStructure.Of(model);
-            var x = graph.ConvNorm(InputName, structure.Stem);
-            x = graph.Relu(x, "relu");
-            x = graph.MaxPool(x, structure.MaxPool, "maxpool");
-            foreach (var block in structure.Blocks)
-                x = graph.Block(x, block);
-            x = graph.Node("GlobalAveragePool", [x], "avgpool");
-            x = graph.Node("Flatten", [x], "flatten", GraphBuilder.Int("axis", 1));
-            graph.Gemm(x, model.fc, "fc", OutputName);
-        }
+            ResNetStructure.Of(model).Forward(InputName, graph);
 
         var onnx = new ModelProto
         {
             IrVersion = 8,
             ProducerName = "TorchVisionResNet",
             ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "",
-            Graph = graph.Build(model.fc.out_features, inputSize),
+            Graph = graph.Build(inputSize),
         };
         onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
@@ -70,61 +60,62 @@ public static class OnnxExporter
         return onnx;
     }
 
-    /// <summary>Builds the graph node by node; names follow the module tree (layer1.0.conv1, ...).</summary>
-    sealed class GraphBuilder(bool fold)
+    /// <summary>Builds the graph node by node, as the description's operations; names follow the module tree (layer1.0.conv1, ...).</summary>
+    sealed class GraphBuilder(bool fold, Linear fc) : IResNetOperations<ConvNorm, string>
     {
         readonly GraphProto graph = new() { Name = "resnet" };
 
-        /// <summary>The branch (Conv, norm, Relu between), the shortcut, Add, Relu.</summary>
-        public string Block(string x, ResidualBlock block)
-        {
-            var branch = x;
-            for (var i = 0; i < block.Branch.Count; i++)
-            {
-                branch = ConvNorm(branch, block.Branch[i]);
-                if (i < block.Branch.Count - 1)
-                    branch = Relu(branch, $"{block.Name}.relu{i + 1}");
-            }
-            var identity = block.Downsample is { } downsample ? ConvNorm(x, downsample) : x;
-            return Relu(Node("Add", [branch, identity], $"{block.Name}.add"), $"{block.Name}.relu");
-        }
-
         public string ConvNorm(string x, ConvNorm pair)
         {
-            var (conv, norm, convName, normName) = (pair.Conv, pair.Norm, pair.ConvName, pair.NormName);
-            if (norm is GroupNorm gn)
-                return GroupNormalization(Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach()), gn, normName);
-            if (fold)
+            var (conv, convName, normName) = (pair.Conv, pair.ConvName, pair.NormName);
+            switch (pair.Evaluate())
             {
-                var (w, b) = BatchNormFolding.Fold(conv, norm, normName);
-                return Conv(x, conv, convName, w, b);
+                case NormEvaluation.PerGroup perGroup:
+                    return GroupNormalization(Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach()), perGroup, normName);
+                case NormEvaluation.PerChannel perChannel when fold:
+                    var (w, b) = BatchNormFolding.Fold(conv, perChannel);
+                    return Conv(x, conv, convName, w, b);
+                case NormEvaluation.PerChannel perChannel:
+                    var y = Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach());
+                    return Node("BatchNormalization",
+                        [y, Initializer($"{normName}.weight", perChannel.Scale), Initializer($"{normName}.bias", perChannel.Shift),
+                         Initializer($"{normName}.running_mean", perChannel.Mean), Initializer($"{normName}.running_var", perChannel.Variance)],
+                        normName, Float("epsilon", (float)perChannel.Eps));
+                default:
+                    throw new NotSupportedException($"{normName}'s evaluation has no ONNX form.");
             }
-            var (scale, shift, mean, variance, eps) = BatchNormFolding.Parameters(norm, normName);
-            var y = Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach());
-            return Node("BatchNormalization",
-                [y, Initializer($"{normName}.weight", scale), Initializer($"{normName}.bias", shift),
-                 Initializer($"{normName}.running_mean", mean), Initializer($"{normName}.running_var", variance)],
-                normName, Float("epsilon", (float)eps));
         }
+
+        public string Relu(string x, string name) => Node("Relu", [x], name);
+
+        public string MaxPool(string x, Pool pool)
+            => Node("MaxPool", [x], "maxpool", Ints("kernel_shape", pool.Kernel), Ints("strides", pool.Stride), Ints("pads", [.. pool.Padding, .. pool.Padding]));
+
+        public string Add(string branch, string shortcut, string name) => Node("Add", [branch, shortcut], name);
+
+        public string AveragePool(string x) => Node("Flatten", [Node("GlobalAveragePool", [x], "avgpool")], "flatten", Int("axis", 1));
+
+        public string Fc(string x)
+            => Node("Gemm", [x, Initializer("fc.weight", fc.weight!.detach()), Initializer("fc.bias", fc.bias!.detach())], "fc", OutputName, Int("transB", 1));
 
         /// <summary>
         /// GroupNorm as ops of every opset: [N, C, H, W] reshaped to [N, G, C/G*H*W], InstanceNormalization (unit
         /// scale, zero shift) normalises each group, reshaped back, then the per-channel affine as Mul and Add.
         /// </summary>
-        string GroupNormalization(string x, GroupNorm gn, string name)
+        string GroupNormalization(string x, NormEvaluation.PerGroup gn, string name)
         {
-            var groups = gn.num_groups;
+            var groups = gn.Groups;
             using var unitScale = ones(groups);
             using var zeroShift = zeros(groups);
             var grouped = Node("Reshape", [x, Constant($"{name}.grouped_shape", [0, groups, -1])], $"{name}.group");
             var normalised = Node("InstanceNormalization", [grouped, Initializer($"{name}.unit_scale", unitScale), Initializer($"{name}.zero_shift", zeroShift)],
-                $"{name}.normalise", Float("epsilon", (float)gn.eps));
+                $"{name}.normalise", Float("epsilon", (float)gn.Eps));
             var shape = Node("Shape", [x], $"{name}.shape");
             var y = Node("Reshape", [normalised, shape], $"{name}.ungroup");
-            if (gn.weight is { } weight)
-                y = Node("Mul", [y, Initializer($"{name}.weight", weight.detach().view(-1, 1, 1))], $"{name}.scale");
-            if (gn.bias is { } bias)
-                y = Node("Add", [y, Initializer($"{name}.bias", bias.detach().view(-1, 1, 1))], $"{name}.shift");
+            if (gn.Weight is { } weight)
+                y = Node("Mul", [y, Initializer($"{name}.weight", weight.view(-1, 1, 1))], $"{name}.scale");
+            if (gn.Bias is { } bias)
+                y = Node("Add", [y, Initializer($"{name}.bias", bias.view(-1, 1, 1))], $"{name}.shift");
             return y;
         }
 
@@ -138,21 +129,7 @@ public static class OnnxExporter
                 Ints("pads", [.. conv.padding!, .. conv.padding!]), Int("group", conv.groups));
         }
 
-        public string Relu(string x, string name) => Node("Relu", [x], name);
-
-        public string MaxPool(string x, MaxPool2d pool, string name)
-        {
-            // PyTorch's defaults: stride = kernel size, no padding.
-            var padding = pool.padding ?? [0, 0];
-            return Node("MaxPool", [x], name, Ints("kernel_shape", pool.kernel_size), Ints("strides", pool.stride ?? pool.kernel_size),
-                Ints("pads", [.. padding, .. padding]));
-        }
-
-        public void Gemm(string x, Linear fc, string name, string output)
-            => Node("Gemm", [x, Initializer($"{name}.weight", fc.weight!.detach()), Initializer($"{name}.bias", fc.bias!.detach())],
-                name, output, Int("transB", 1));
-
-        public string Node(string op, string[] inputs, string name, params AttributeProto[] attributes) => Node(op, inputs, name, name, attributes);
+        string Node(string op, string[] inputs, string name, params AttributeProto[] attributes) => Node(op, inputs, name, name, attributes);
 
         string Node(string op, string[] inputs, string name, string output, params AttributeProto[] attributes)
         {
@@ -185,7 +162,7 @@ public static class OnnxExporter
             return name;
         }
 
-        public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+        static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
 
         static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
 
@@ -196,12 +173,12 @@ public static class OnnxExporter
             return attribute;
         }
 
-        public GraphProto Build(long classes, (long height, long width)? size)
+        public GraphProto Build((long height, long width)? size)
         {
             graph.Input.Add(Value(InputName, size is { } fixedSize
                 ? [Symbol("batch"), Fixed(3), Fixed(fixedSize.height), Fixed(fixedSize.width)]
                 : [Symbol("batch"), Fixed(3), Symbol("height"), Symbol("width")]));
-            graph.Output.Add(Value(OutputName, [Symbol("batch"), Fixed(classes)]));
+            graph.Output.Add(Value(OutputName, [Symbol("batch"), Fixed(fc.out_features)]));
             return graph;
         }
 

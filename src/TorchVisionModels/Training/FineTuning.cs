@@ -1,5 +1,4 @@
 using TorchSharp.Modules;
-using TorchVisionModels.Classification;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
@@ -26,15 +25,15 @@ public static class FineTuning
         if (freezeBackbone && norm_layer != "frozen-bn")
             throw new ArgumentException($"Freezing the backbone freezes batch norm: it needs the frozen-bn norm layer, not {norm_layer}.");
         var builder = torchvision.models.get_model_builder(architecture);
-        var norm = NormLayers.FromName(norm_layer);
+        var norm = NormKinds.Named(norm_layer).Create;
         ResNet Build(Weights? pretrained = null, long? classes = null) => builder(weights: pretrained, progress: progress, num_classes: classes,
             zero_init_residual: zero_init_residual, replace_stride_with_dilation: replace_stride_with_dilation, norm_layer: norm);
         if (weights is null)
             return Build(classes: num_classes);
 
-        var model = PretrainedModel.Registered(architecture, weights) is { } registered
+        var model = Weights.Named(architecture, weights) is { } registered
             ? Build(registered)
-            : PretrainedModel.WithCheckpoint(Build(classes: PretrainedModel.CheckpointClasses(weights)), weights);
+            : Build(classes: Checkpoints.Classes(weights)).WithWeights(weights);
         if (model.fc.out_features != num_classes)
             ReplaceHead(model, num_classes);
         if (freezeBackbone)
@@ -49,12 +48,12 @@ public static class FineTuning
     public static ImageClassification EvaluationPreset(string architecture, string? weights)
         => weights is null ? new ImageClassification(crop_size: 224, resize_size: 256)
             : File.Exists(weights) ? ModelCard.Beside(weights)?.Transforms.ToPreset() ?? new ImageClassification(crop_size: 224, resize_size: 256)
-            : PretrainedModel.Registered(architecture, weights)!.transforms;
+            : Weights.Named(architecture, weights)!.transforms;
 
     /// <summary>Where the weights of a fine-tuned model came from, for its card.</summary>
     public static string Origin(string architecture, string? weights)
         => weights is null ? $"{architecture} trained from scratch"
-            : $"{architecture} fine-tuned from {(File.Exists(weights) ? Path.GetFileName(weights) : PretrainedModel.Registered(architecture, weights)!.ToString())}";
+            : $"{architecture} fine-tuned from {(File.Exists(weights) ? Path.GetFileName(weights) : Weights.Named(architecture, weights)!.ToString())}";
 
     /// <summary>
     /// Replaces <c>fc</c> with a freshly initialised <c>nn.Linear(fc.in_features, num_classes)</c> on the model's

@@ -51,6 +51,22 @@ public abstract class Weights
     /// </summary>
     public string GetFile(bool progress = true) => Hub.DownloadCached(url, progress: progress);
 
+    /// <summary>
+    /// torchvision's weights of <paramref name="architecture"/> that <paramref name="weights"/> names (DEFAULT,
+    /// IMAGENET1K_V2, ...), or null when it is a file.
+    /// </summary>
+    /// <exception cref="ArgumentException">It is neither; the message lists the architecture's weights.</exception>
+    public static Weights? Named(string architecture, string weights)
+    {
+        if (File.Exists(weights))
+            return null;
+        var known = torchvision.models.get_model_weights(architecture);
+        if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
+            throw new ArgumentException(
+                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
+        return known[weights];
+    }
+
     /// <summary>"ResNet50_Weights.IMAGENET1K_V2", as torchvision prints it.</summary>
     public override string ToString() => $"{GetType().Name}.{name}";
 
@@ -62,7 +78,11 @@ public abstract class Weights
     }
 }
 
-/// <summary>The weights of one architecture, such as <see cref="ResNet50_Weights"/>: torchvision's WeightsEnum.</summary>
+/// <summary>
+/// The weights of one architecture, such as <see cref="ResNet50_Weights"/>: torchvision's WeightsEnum. A subclass
+/// declares its members as static fields and its <c>DEFAULT</c>; <see cref="values"/> and <see cref="verify"/> come
+/// from them (<see cref="WeightsEnum.Of{T}"/>).
+/// </summary>
 /// <typeparam name="TSelf">The architecture's weights class.</typeparam>
 public abstract class Weights<TSelf> : Weights where TSelf : Weights<TSelf>
 {
@@ -71,12 +91,10 @@ public abstract class Weights<TSelf> : Weights where TSelf : Weights<TSelf>
     {
     }
 
+    /// <summary>Every member, in declaration order (torchvision's).</summary>
+    public static IReadOnlyList<TSelf> values => [.. WeightsEnum.Of<TSelf>().values.Cast<TSelf>()];
+
     /// <summary>Checks that <paramref name="obj"/> is this architecture's weights (or null), as torchvision's builders do first.</summary>
     /// <exception cref="ArgumentException">They are another architecture's.</exception>
-    public static TSelf? verify(Weights? obj) => obj switch
-    {
-        null => null,
-        TSelf weights => weights,
-        _ => throw new ArgumentException($"Invalid Weight class provided; expected {typeof(TSelf).Name} but received {obj.GetType().Name}.", nameof(obj)),
-    };
+    public static TSelf? verify(Weights? obj) => (TSelf?)WeightsEnum.Of<TSelf>().verify(obj);
 }

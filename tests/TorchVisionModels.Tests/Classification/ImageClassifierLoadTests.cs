@@ -16,7 +16,7 @@ public class ImageClassifierLoadTests
     {
         using var classifier = ImageClassifier.Load("resnet18", Weights, new ClassifierOptions { Progress = false });
         Assert.Equal(new BackendChoice(InferenceBackend.OnnxRuntime, "auto: the fastest measured for float32 on the CPU"), classifier.Backend);
-        Assert.Equal("forward_resnet18.weights.pt", classifier.Pretrained!.Description);
+        Assert.Equal("forward_resnet18.weights.pt", classifier.Source!.Description);
         AssertPyTorchsTop5(classifier);
     }
 

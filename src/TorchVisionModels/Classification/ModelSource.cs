@@ -1,25 +1,23 @@
 using System.Text.Json;
 using TorchVisionModels.Onnx;
-using TorchVisionModels.Serialization;
 using TorchVisionModels.Transforms;
-using TorchSharp;
-using static TorchSharp.torch;
 
 namespace TorchVisionModels.Classification;
 
 /// <summary>
-/// A model with what it takes to classify with it: its weights (torchvision's by name, a checkpoint file or an
-/// exported .onnx file), its preprocessing preset and its category names. The TorchSharp network is built and loaded
-/// only when first asked for: a cached ONNX export never needs it. Disposing it disposes that network.
+/// Where a model's weights come from, with what it takes to classify with them: torchvision's weights by name, a
+/// checkpoint file or an exported .onnx file; the architecture, its model card, preprocessing preset and category
+/// names. The TorchSharp network is built and loaded only when first asked for: a cached ONNX export never needs it.
+/// Disposing it disposes that network, unless <see cref="ModelRunner"/> took it. It chooses no backend.
 /// </summary>
-public sealed class PretrainedModel : IDisposable
+public sealed class ModelSource : IDisposable
 {
     readonly Func<ResNet>? build;
     readonly Lazy<ResNet>? network;
     readonly ModelCard? card;
     bool networkHandedOver;
 
-    PretrainedModel(string architecture, Func<ResNet>? build, ImageClassification transforms, IReadOnlyList<string> categories, string description, string? weightsFile,
+    ModelSource(string architecture, Func<ResNet>? build, ImageClassification transforms, IReadOnlyList<string> categories, string description, string? weightsFile,
         ModelCard? card = null)
     {
         this.card = card;
@@ -60,18 +58,6 @@ public sealed class PretrainedModel : IDisposable
     public ModelCard Card => card ?? WithNetwork(model => ModelCard.For(model, Architecture, Categories, Transforms, Description));
 
     /// <summary>
-    /// <paramref name="use"/> of the network: the one built already, or one built for the call and disposed after it,
-    /// so that an export (which the cache keeps) leaves no network in memory.
-    /// </summary>
-    T WithNetwork<T>(Func<ResNet, T> use)
-    {
-        if (network is null || network.IsValueCreated)
-            return use(Network);
-        using var model = build!();
-        return use(model);
-    }
-
-    /// <summary>
     /// <paramref name="weights"/> names torchvision weights of <paramref name="architecture"/> (DEFAULT,
     /// IMAGENET1K_V1, ...), which come from torch.hub's cache or are downloaded, or is a file, which works offline:
     /// a checkpoint with its model card beside it (<see cref="ModelCard.PathFor"/>), which says how to build the
@@ -85,7 +71,7 @@ public sealed class PretrainedModel : IDisposable
     /// <param name="categoriesFile">Class names that override the card's or stand in for a missing one.</param>
     /// <param name="progress">Show a download's progress.</param>
     /// <exception cref="ArgumentException">The weights are neither a file nor known weights, a card is invalid or contradicts <paramref name="architecture"/>, or the categories do not match the classes.</exception>
-    public static PretrainedModel Load(string? architecture, string weights, string? categoriesFile = null, bool progress = true)
+    public static ModelSource Load(string? architecture, string weights, string? categoriesFile = null, bool progress = true)
     {
         if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(weights))
             return LoadOnnx(architecture, weights, categoriesFile);
@@ -94,13 +80,13 @@ public sealed class PretrainedModel : IDisposable
 
         architecture ??= "resnet50";
         var builder = torchvision.models.get_model_builder(architecture);
-        if (Registered(architecture, weights) is { } chosen)
+        if (Weights.Named(architecture, weights) is { } chosen)
         {
             var categories = categoriesFile is null ? chosen.meta.categories : ReadCategories(categoriesFile);
             return new(architecture, () => builder(weights: chosen, progress: progress), chosen.transforms, categories, chosen.ToString(), chosen.GetFile(progress));
         }
 
-        var classes = CheckpointClasses(weights);
+        var classes = Checkpoints.Classes(weights);
         var sibling = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(weights))!, Path.GetFileNameWithoutExtension(weights) + ".categories.json");
         var names = categoriesFile is not null ? ReadCategories(categoriesFile)
             : File.Exists(sibling) ? ReadCategories(sibling)
@@ -108,15 +94,15 @@ public sealed class PretrainedModel : IDisposable
             : Enumerable.Range(0, (int)classes).Select(i => $"class {i}").ToList();
         if (names.Count != classes)
             throw new ArgumentException($"{weights} predicts {classes} classes but its categories list {names.Count}.");
-        return new(architecture, () => WithCheckpoint(builder(num_classes: classes), weights), new ImageClassification(crop_size: 224, resize_size: 256),
+        return new(architecture, () => builder(num_classes: classes).WithWeights(weights), new ImageClassification(crop_size: 224, resize_size: 256),
             names, Path.GetFileName(weights), weights);
     }
 
-    /// <summary><paramref name="architecture"/> with random weights and ImageNet's preset and categories, for benchmarks.</summary>
-    public static PretrainedModel Random(string architecture)
+    /// <summary><paramref name="architecture"/> as its builder initialises it (random weights), with ImageNet's preset and categories: for benchmarks.</summary>
+    public static ModelSource Untrained(string architecture)
         => new(architecture, () => torchvision.models.get_model_builder(architecture)(), new ImageClassification(224), Weights.ImageNetCategories, "random weights", null);
 
-    static PretrainedModel FromCard(ModelCard card, string? architecture, string file, string? categoriesFile, Func<ResNet>? build)
+    static ModelSource FromCard(ModelCard card, string? architecture, string file, string? categoriesFile, Func<ResNet>? build)
     {
         if (architecture is not null && architecture != card.Architecture)
             throw new ArgumentException($"{file}'s model card describes {card.Architecture}, not the {architecture} asked for.");
@@ -126,7 +112,7 @@ public sealed class PretrainedModel : IDisposable
         return new(card.Architecture, build, card.Transforms.ToPreset(), categories, card.Weights, file, card);
     }
 
-    static PretrainedModel LoadOnnx(string? architecture, string path, string? categoriesFile)
+    static ModelSource LoadOnnx(string? architecture, string path, string? categoriesFile)
     {
         if (OnnxModelMetadata.Read(path).TryGetValue(OnnxMetadataKey, out var json))
             return FromCard(ModelCard.Parse(json, $"{path}'s model card"), architecture, path, categoriesFile, build: null);
@@ -156,94 +142,29 @@ public sealed class PretrainedModel : IDisposable
         });
     }
 
+    /// <summary>The card when there is one; otherwise what identifies the model without building it (which the export cache spares).</summary>
+    internal string Identity => card?.ToJson() ?? JsonSerializer.Serialize(new { Architecture, Description, Categories, Transforms = ModelCard.Preprocessing.Of(Transforms) });
+
     /// <summary>
-    /// The module that runs this model as <paramref name="backend"/> says, for <paramref name="cropSize"/> x
-    /// <paramref name="cropSize"/> images: ONNX Runtime on the cached export (<see cref="OnnxExportCache"/>) or on
-    /// the .onnx file; TorchSharp's <see cref="FusedResNet"/> on <paramref name="device"/> in <paramref name="dtype"/>
-    /// when <paramref name="fast"/>; else <see cref="Network"/> itself. The caller owns and disposes what it gets
-    /// (when it is the network itself, this object no longer disposes it).
+    /// The network, handed to a caller that will own it: this object no longer disposes it.
     /// </summary>
-    public nn.Module<Tensor, Tensor> Runner(InferenceBackend backend, Device device, ScalarType dtype, bool fast, int threads, int cropSize)
+    internal ResNet TakeNetwork()
     {
-        if (backend == InferenceBackend.OnnxRuntime)
-            return IsOnnx ? OnnxRuntimeModel.Open(WeightsFile!, threads).RequireInputSize(cropSize, WeightsFile!) : ExportedToOnnxRuntime(threads, cropSize);
-        if (fast)
-        {
-            // FusedResNet keeps its own copies of the weights: the network is not needed afterwards.
-            return WithNetwork(model =>
-            {
-                model.to(device);
-                model.eval();
-                return new FusedResNet(model, dtype: dtype);
-            });
-        }
-        var plain = Network;
-        plain.to(device);
-        plain.eval();
+        var model = Network;
         networkHandedOver = true;
-        return plain;
-    }
-
-    OnnxRuntimeModel ExportedToOnnxRuntime(int threads, int size)
-    {
-        const int opset = 17;
-        if (WeightsFile is null)
-        {
-            var path = Path.Combine(Path.GetTempPath(), $"{Architecture}-{Guid.NewGuid():N}.onnx");
-            try
-            {
-                ExportOnnx(path, foldBatchNorm: true, opset, size);
-                return OnnxRuntimeModel.Open(path, threads);
-            }
-            finally
-            {
-                File.Delete(path);
-            }
-        }
-        // The card when there is one; otherwise what identifies the model without building it (which the cache spares).
-        var model = card?.ToJson() ?? JsonSerializer.Serialize(new { Architecture, Description, Categories, Transforms = ModelCard.Preprocessing.Of(Transforms) });
-        var key = OnnxExportCache.Key(WeightsFile, model, size, fold: true, opset);
-        return OnnxExportCache.Open(Architecture, key, threads,
-            path => ExportOnnx(path, foldBatchNorm: true, opset, size, new Dictionary<string, string> { [OnnxExportCache.KeyEntry] = key }));
+        return model;
     }
 
     /// <summary>
-    /// torchvision's weights of <paramref name="architecture"/> that <paramref name="weights"/> names, or null when
-    /// it is a file.
+    /// <paramref name="use"/> of the network: the one built already, or one built for the call and disposed after it,
+    /// so that an export (which the cache keeps) leaves no network in memory.
     /// </summary>
-    /// <exception cref="ArgumentException">It is neither; the message lists the architecture's weights.</exception>
-    public static Weights? Registered(string architecture, string weights)
+    internal T WithNetwork<T>(Func<ResNet, T> use)
     {
-        if (File.Exists(weights))
-            return null;
-        var known = torchvision.models.get_model_weights(architecture);
-        if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
-            throw new ArgumentException(
-                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
-        return known[weights];
-    }
-
-    /// <summary>The number of classes a ResNet checkpoint predicts: the rows of its fc.weight.</summary>
-    public static long CheckpointClasses(string path)
-    {
-        using var file = CheckpointFile.Open(path);
-        return file.GetStateDict().TryGetValue("fc.weight", out var fc) ? fc.shape[0]
-            : throw new ArgumentException($"{path} has no fc.weight: it is not a ResNet checkpoint.");
-    }
-
-    /// <summary><paramref name="model"/> with the weights of <paramref name="path"/> (strictly); disposed if they do not load.</summary>
-    public static ResNet WithCheckpoint(ResNet model, string path)
-    {
-        try
-        {
-            model.load_state_dict(path);
-            return model;
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        if (network is null || network.IsValueCreated)
+            return use(Network);
+        using var model = build!();
+        return use(model);
     }
 
     /// <summary>A JSON array of names, or one name per line.</summary>
@@ -262,7 +183,7 @@ public sealed class PretrainedModel : IDisposable
         }
     }
 
-    /// <summary>Disposes the network, if it was built and not handed over by <see cref="Runner"/>.</summary>
+    /// <summary>Disposes the network, if it was built and not handed over to <see cref="ModelRunner"/>.</summary>
     public void Dispose()
     {
         if (network is { IsValueCreated: true } && !networkHandedOver)
