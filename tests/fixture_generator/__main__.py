@@ -9,7 +9,7 @@ import sys
 import torch
 import torchvision
 
-from . import cases, engine, hostile, images, jpeg, models, schedules, serialization, training, weights
+from . import cases, engine, hostile, images, jpeg, models, names, schedules, serialization, training, weights
 from .common import write_json
 
 STAGING = ".partial"
@@ -38,6 +38,7 @@ def generate(directory):
     manifest["train_transforms"] = images.train_transforms(staging)
     weights.weights_registry(staging)
     weights.model_cards(staging)
+    names.api_names(staging)
     schedules.schedules(staging)
     engine.training_engine(staging)
     write_json(staging, "cases.json", manifest)

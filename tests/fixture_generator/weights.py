@@ -19,6 +19,22 @@ def weights_registry(directory):
                 "is_default": w == enum.DEFAULT,
             }
     write_json(directory, "weights.json", result)
+    write_json(directory, "legacy_pretrained.json", legacy_pretrained())
+
+
+def legacy_pretrained():
+    """The weights each builder's deprecated pretrained=True stands for (handle_legacy_interface), read by calling the
+    builder with torchvision's _resnet replaced, so nothing is downloaded."""
+    import warnings
+    from torchvision.models import resnet
+    original = resnet._resnet
+    resnet._resnet = lambda block, layers, weights, progress, **kwargs: weights
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {name: str(getattr(resnet, name)(pretrained=True)) for name in cases.ARCHITECTURES}
+    finally:
+        resnet._resnet = original
 
 
 def model_cards(directory):

@@ -25,41 +25,36 @@ static class BenchCommand
             CustomParser = r => r.Tokens.SelectMany(t => t.Value.Split(',')).Select(v => int.TryParse(v, out var n) && n > 0 ? n : -1).ToArray(),
         };
         batchSizes.Validators.Add(r => { if (r.GetValueOrDefault<int[]>()?.Any(n => n < 1) != false) r.AddError("--batch-size takes positive whole numbers separated by commas"); });
-        var iterations = new Option<int>("--iters") { Description = "Timed iterations per batch size", DefaultValueFactory = _ => 20 };
+        var iterations = OptionRules.Positive(new Option<int>("--iters") { Description = "Timed iterations per batch size", DefaultValueFactory = _ => 20 });
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations first", DefaultValueFactory = _ => 3 };
         var threads = new Option<int>("--threads") { Description = "Intra-op threads (0: the library's default)", DefaultValueFactory = _ => 0 };
-        var size = new Option<int>("--input-size") { Description = "Image height and width", DefaultValueFactory = _ => 224 };
-        var backend = BackendOption.Create();
+        var size = OptionRules.Positive(new Option<int>("--input-size") { Description = "Image height and width", DefaultValueFactory = _ => 224 });
+        var run = new RunOptions();
         var onnx = new Option<string?>("--onnx") { Description = "With --backend onnxruntime: benchmark this .onnx file (say, one torch.onnx.export wrote)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON document" };
-        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (FusedResNet); --fast false runs the plain model", DefaultValueFactory = _ => true };
-        var dtype = DtypeOption.Create();
-        var device = DeviceOption.Create();
         var train = new Option<bool>("--train") { Description = "Time training steps (forward, loss, backward, SGD with momentum) instead of inference" };
-        foreach (var option in new Option<int>[] { iterations, size })
-            option.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError($"{r.Option.Name} must be at least 1"); });
 
         var command = new Command("bench", "Measure inference (or, with --train, training-step) latency, throughput and peak memory.")
         {
-            model, batchSizes, iterations, warmup, threads, size, backend, onnx, fast, dtype, device, train, json,
+            model, batchSizes, iterations, warmup, threads, size, onnx, train, json,
         };
+        foreach (var option in run.All)
+            command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
             if (result.GetValue(threads) is > 0 and var t)
                 set_num_threads(t);
-            var asked = result.GetValue(backend)!;
-            if (result.GetValue(onnx) is not null && asked != "onnxruntime")
+            var options = run.Read(result, progress: false, preset => preset);
+            if (result.GetValue(onnx) is not null && options.Backend != InferenceBackend.OnnxRuntime)
                 throw new ArgumentException("--onnx needs --backend onnxruntime.");
-            if (result.GetValue(train) && (asked == "onnxruntime" || result.GetValue(dtype) != "float32"))
+            if (result.GetValue(train) && (options.Backend == InferenceBackend.OnnxRuntime || options.Dtype != ScalarType.Float32))
                 throw new ArgumentException("--train measures the float32 TorchSharp model: drop --backend and --dtype.");
-            var options = BackendOption.Options(asked, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: false, preset => preset);
-            var on = options.Device!;
+            var (ran, on) = BackendChoice.For(options, result.GetValue(onnx));
             var (side, batches) = (result.GetValue(size), result.GetValue(batchSizes)!);
             var (warm, iters) = (result.GetValue(warmup), result.GetValue(iterations));
             List<Row> rows;
             string mode;
-            BackendChoice ran;
             if (result.GetValue(train))
             {
                 NativeAllocator.KeepFreedMemory();
@@ -72,12 +67,11 @@ static class BenchCommand
             else
             {
                 using var source = result.GetValue(onnx) is { } path ? ModelSource.Load(null, path) : ModelSource.Untrained(architecture);
-                ran = BackendChoice.For(options.Backend, on, options.Dtype, options.Fast);
                 using var runner = ModelRunner.Create(source, ran.Backend, on, options.Dtype, options.Fast, result.GetValue(threads), side);
                 rows = batches.Select(b => Measure(Inference(runner, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
             }
-            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, BackendOption.Name(ran.Backend), on.ToString(), result.GetValue(dtype)!, mode, get_num_threads(), rows);
+            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, ran.Backend, on.ToString(), RunOptions.Name(options.Dtype), mode, get_num_threads(), rows);
             return 0;
         }));
         return command;
@@ -164,16 +158,16 @@ static class BenchCommand
         return (field == "VmHWM:" ? process.PeakWorkingSet64 : process.WorkingSet64) / 1048576.0;
     }
 
-    static void Write(TextWriter output, bool json, string architecture, string backend, string device, string dtype, string mode, int threads, List<Row> rows)
+    static void Write(TextWriter output, bool json, string architecture, InferenceBackend backend, string device, string dtype, string mode, int threads, List<Row> rows)
     {
         if (json)
         {
-            var pointwise = backend == "torch" ? new { kernel = PointwiseConvolution.Kernel.ToString(), reason = PointwiseConvolution.Reason } : null;
-            JsonOutput.Write(output, new { model = architecture, backend, device, dtype, mode, threads, pointwise_convolutions = pointwise, results = rows });
+            var pointwise = backend == InferenceBackend.Torch ? new { kernel = PointwiseConvolution.Kernel.ToString(), reason = PointwiseConvolution.Reason } : null;
+            JsonOutput.Write(output, new { model = architecture, backend = RunOptions.Name(backend), device, dtype, mode, threads, pointwise_convolutions = pointwise, results = rows });
             return;
         }
-        output.WriteLine($"{architecture}, {backend}, {device}, {dtype}, {mode}, {threads} threads");
-        if (backend == "torch")
+        output.WriteLine($"{architecture}, {RunOptions.Name(backend)}, {device}, {dtype}, {mode}, {threads} threads");
+        if (backend == InferenceBackend.Torch)
             output.WriteLine($"1x1 convolutions on the CPU: {PointwiseConvolution.Kernel} ({PointwiseConvolution.Reason})");
         output.WriteLine($"  {"batch",5}  {"median ms",10}  {"p90 ms",10}  {"images/s",9}  {"peak RSS MB",11}");
         foreach (var r in rows)

@@ -15,50 +15,41 @@ static class ClassifyCommand
         var weights = WeightsOptions.CreateWeights();
         var categories = WeightsOptions.CreateCategories();
         var topk = OptionRules.Positive(new Option<int?>("--topk") { Description = "Classes to show per image (default: 5, or all of a model's when it has fewer)" });
-        var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 };
-        batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
+        var batchSize = OptionRules.Positive(new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 });
         var preprocessing = new PreprocessingOptions();
-        var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
-        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model)", DefaultValueFactory = _ => true };
-        var dtype = DtypeOption.Create();
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
-        var backend = BackendOption.Create();
-        var verbose = BackendOption.CreateVerbose();
+        var run = new RunOptions();
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
-            model, weights, categories, topk, batchSize, device, backend, fast, dtype, json, verbose, exif, images,
+            model, weights, categories, topk, batchSize, json, run.Verbose, exif, images,
         };
-        foreach (var option in preprocessing.All)
+        foreach (var option in run.All.Concat(preprocessing.All))
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
-            var asked = result.GetValue(backend)!;
             var file = result.GetValue(weights)!;
-            if (asked == "torch" && file.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-                throw new ArgumentException($"--weights {file} is an ONNX model: run it with --backend onnxruntime.");
             // Walked before the model loads: a folder without images is said at once.
             var files = ImageInputs.Expand(result.GetValue(images)!, warning => result.InvocationConfiguration.Error.WriteLine($"warning: {warning}")).ToList();
-            var options = BackendOption.Options(asked, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: !asJson,
-                preset => preprocessing.Apply(result, preset));
+            var options = run.Read(result, progress: !asJson, preset => preprocessing.Apply(result, preset));
             using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), file, options, result.GetValue(categories));
             var k = result.GetValue(topk) ?? Math.Min(5, classifier.Categories.Count);
             if (k > classifier.Categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {classifier.Categories.Count} classes.");
             var error = result.InvocationConfiguration.Error;
-            if (result.GetValue(verbose))
-                error.WriteLine(BackendOption.Ran(classifier, asked));
+            if (result.GetValue(run.Verbose))
+                error.WriteLine(run.Ran(result, classifier));
 
             var failures = new List<ClassificationResult>();
             var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
                 .Select(r => { if (r.Error is not null) failures.Add(r); return r; });
             if (asJson)
                 WriteJson(output, classifier.Source!.Architecture, classifier.Source.Description, classifier.Device.ToString(),
-                    BackendOption.Describe(classifier.Backend!, asked), results);
+                    run.Describe(result, classifier.Backend!), results);
             else
                 WriteTables(output, error, results);
             return failures.Any(f => f.InternalError) ? ExitCodes.InternalError

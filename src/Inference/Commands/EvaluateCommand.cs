@@ -14,21 +14,17 @@ static class EvaluateCommand
         var weights = WeightsOptions.CreateWeights();
         var categories = WeightsOptions.CreateCategories();
         var data = new Option<string>("--data") { Description = "Images to evaluate on: one sub-folder per class", Required = true };
-        var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 };
-        batchSize.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 1) r.AddError("--batch-size must be at least 1"); });
+        var batchSize = OptionRules.Positive(new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 });
         var preprocessing = new PreprocessingOptions();
         var workers = new Option<int>("--workers") { Description = "Threads decoding images", DefaultValueFactory = _ => 2 };
-        var device = DeviceOption.Create();
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table" };
-        var backend = BackendOption.Create();
-        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last (false: the plain model, as training evaluates)", DefaultValueFactory = _ => true };
-        var verbose = BackendOption.CreateVerbose();
+        var run = new RunOptions(withDtype: false);
 
         var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
         {
-            model, weights, categories, data, batchSize, workers, device, backend, fast, json, verbose,
+            model, weights, categories, data, batchSize, workers, json, run.Verbose,
         };
-        foreach (var option in preprocessing.All)
+        foreach (var option in run.All.Concat(preprocessing.All))
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
@@ -36,16 +32,14 @@ static class EvaluateCommand
             if (!Directory.Exists(directory))
                 throw new DirectoryNotFoundException($"--data {directory} does not exist.");
             var dataset = new ImageFolder(directory);
-            var asked = result.GetValue(backend)!;
-            var options = BackendOption.Options(asked, result.GetValue(device)!, "float32", result.GetValue(fast), progress: !result.GetValue(json),
-                preset => preprocessing.Apply(result, preset));
+            var options = run.Read(result, progress: !result.GetValue(json), preset => preprocessing.Apply(result, preset));
             using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, options, result.GetValue(categories));
             var source = classifier.Source!;
             if (source.Categories.Count != dataset.classes.Count)
                 throw new ArgumentException($"{source.Description} predicts {source.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
             var error = result.InvocationConfiguration.Error;
-            if (result.GetValue(verbose))
-                error.WriteLine(BackendOption.Ran(classifier, asked));
+            if (result.GetValue(run.Verbose))
+                error.WriteLine(run.Ran(result, classifier));
             if (!source.Categories.SequenceEqual(dataset.classes) && source.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
                 error.WriteLine($"warning: the model's classes are not {directory}'s class folders in the same order; class i of the model is scored as folder i.");
 

@@ -31,6 +31,11 @@ static class ExitCodes
         {
             return action();
         }
+        catch (TorchVisionModels.OptionException e)
+        {
+            error.WriteLine($"error: {RunOptions.Message(e)}");
+            return BadInput;
+        }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or IOException or UnauthorizedAccessException)
         {
             // .NET appends " (Parameter 'name')" to ArgumentException messages: noise for a command-line user.

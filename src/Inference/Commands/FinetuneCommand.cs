@@ -41,7 +41,7 @@ static class FinetuneCommand
         var minScale = new Option<double>("--min-scale") { Description = "RandomResizedCrop's smallest area, as a fraction of the image", DefaultValueFactory = _ => 0.08 };
         var workers = OptionRules.Positive(new Option<int>("--workers") { Description = "Threads decoding and augmenting images", DefaultValueFactory = _ => 2 });
         var threads = new Option<int>("--threads") { Description = "Threads for TorchSharp's kernels (0: its default)" };
-        var device = DeviceOption.Create();
+        var device = RunOptions.CreateDevice();
         var output = new Option<string>("--out") { Description = "Folder for last.pt, best.pt and metrics.jsonl", Required = true };
         var resume = new Option<string?>("--resume") { Description = "Continue from a last.pt" };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of initialisation, shuffling and augmentation (default 0, or the resumed run's)" };
@@ -82,7 +82,7 @@ static class FinetuneCommand
 
             if (result.GetValue(threads) > 0)
                 set_num_threads(result.GetValue(threads));
-            var on = DeviceOption.Resolve(result.GetValue(device)!);
+            var on = Devices.Resolve(result.GetValue(device));
             NativeAllocator.KeepFreedMemory();
             // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
             var architecture = result.GetValue(model.Model)!;

@@ -20,9 +20,7 @@ static class ServeCommand
         var weights = WeightsOptions.CreateWeights();
         var categories = WeightsOptions.CreateCategories();
         var name = new Option<string?>("--name") { Description = "The name clients address the model by (default: the architecture)" };
-        var backend = BackendOption.Create();
-        var dtype = DtypeOption.Create();
-        var device = DeviceOption.Create();
+        var run = new RunOptions();
         var defaults = new ServerOptions();
         var host = new Option<string>("--host") { Description = "The address to listen on: an IP address (0.0.0.0: every interface) or localhost", DefaultValueFactory = _ => defaults.Host };
         var port = new Option<int>("--port") { Description = "The HTTP port to listen on", DefaultValueFactory = _ => defaults.Port };
@@ -40,7 +38,6 @@ static class ServeCommand
         var metrics = new Option<MetricsAccess>("--metrics") { Description = "Who may read /metrics: protected (as inference), open, or off", DefaultValueFactory = _ => defaults.Metrics };
         var tlsCertificate = new Option<FileInfo?>("--tls-cert") { Description = "HTTPS: the certificate (PEM), with --tls-key" };
         var tlsKey = new Option<FileInfo?>("--tls-key") { Description = "HTTPS: the certificate's private key (PEM)" };
-        var fast = new Option<bool>("--fast") { Description = "Torch backend: fold BatchNorm and run channels-last", DefaultValueFactory = _ => true };
         delay.Validators.Add(r => { if (r.GetValueOrDefault<int>() < 0) r.AddError("--max-batch-delay-ms must be at least 0"); });
         port.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--port must be 0 to 65535"); });
         grpcPort.Validators.Add(r => { if (r.GetValueOrDefault<int?>() is < 0 or > 65535) r.AddError("--grpc-port must be 0 to 65535"); });
@@ -52,9 +49,11 @@ static class ServeCommand
 
         var command = new Command("serve", "Serve a model over HTTP: KServe's v2 protocol, POST /predictions/NAME, /metrics; dynamic batching.")
         {
-            model, weights, categories, name, backend, fast, dtype, device, host, port, grpcPort, maxBatch, delay, queue, maxImages, threads, topk, timeout,
+            model, weights, categories, name, host, port, grpcPort, maxBatch, delay, queue, maxImages, threads, topk, timeout,
             maxRequest, budget, apiKeys, metrics, tlsCertificate, tlsKey,
         };
+        foreach (var option in run.All)
+            command.Options.Add(option);
         command.Validators.Add(r =>
         {
             if ((r.GetValue(tlsCertificate) is null) != (r.GetValue(tlsKey) is null))
@@ -64,8 +63,7 @@ static class ServeCommand
         {
             if (result.GetValue(threads) is > 0 and var t)
                 TorchSharp.torch.set_num_threads(t);
-            var classifierOptions = BackendOption.Options(result.GetValue(backend)!, result.GetValue(device)!, result.GetValue(dtype)!, result.GetValue(fast), progress: true, preset => preset)
-                with { Threads = result.GetValue(threads) };
+            var classifierOptions = run.Read(result, progress: true, preset => preset) with { Threads = result.GetValue(threads) };
             var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, classifierOptions, result.GetValue(categories));
             var options = new ServerOptions
             {
@@ -85,7 +83,7 @@ static class ServeCommand
                 Certificate = result.GetValue(tlsCertificate) is { } certificate ? ServerSecrets.Certificate(certificate.FullName, result.GetValue(tlsKey)!.FullName) : null,
             };
             Run(new ServedModel(result.GetValue(name) ?? classifier.Source!.Architecture, classifier, options), options, result.InvocationConfiguration.Output,
-                BackendOption.Describe(classifier.Backend!, result.GetValue(backend)!));
+                run.Describe(result, classifier.Backend!));
             return ExitCodes.Success;
         }));
         return command;

@@ -8,17 +8,37 @@ namespace TorchVisionModels.Classification;
 public sealed record BackendChoice(InferenceBackend Backend, string Reason)
 {
     /// <summary>
+    /// The backend and device that run a model as <paramref name="options"/> ask: <see cref="For(InferenceBackend, Device, ScalarType, bool)"/>'s
+    /// rules, on the device asked for or, when none was, the GPU if there is one and the backend runs there, else the CPU.
+    /// </summary>
+    /// <param name="options">What was asked.</param>
+    /// <param name="onnxFile">The weights, when they are an .onnx file, which only ONNX Runtime runs; else null.</param>
+    /// <exception cref="OptionException">The options cannot run together, or on this machine.</exception>
+    public static (BackendChoice Choice, Device Device) For(ClassifierOptions options, string? onnxFile = null)
+    {
+        if (onnxFile is not null && options.Backend == InferenceBackend.Torch)
+            throw new OptionException("weights", onnxFile, "an ONNX model runs on ONNX Runtime", (nameof(ClassifierOptions.Backend), InferenceBackend.OnnxRuntime));
+        var backend = onnxFile is not null ? InferenceBackend.OnnxRuntime : options.Backend;
+        var device = options.Device ?? (backend == InferenceBackend.OnnxRuntime ? CPU : Devices.Resolve(null));
+        var choice = For(backend, device, options.Dtype, options.Fast);
+        Devices.Resolve(device);
+        return (onnxFile is not null ? choice with { Reason = "an .onnx file" } : choice, device);
+    }
+
+    /// <summary>
     /// <paramref name="asked"/>, or for Auto the fastest measured backend that gives PyTorch's answers: ONNX Runtime
     /// for float32 on the CPU (on our export: 2.1-3.0x TorchSharp's fast path on AMD EPYC, 1.1-1.6x on Intel with AMX,
     /// at batch 1 and 8; benchmarks/RESULTS.md), TorchSharp on CUDA, for bfloat16 and float16, and for the plain model.
     /// </summary>
-    /// <exception cref="ArgumentException">ONNX Runtime was asked for where it cannot run: on a GPU, or in a 16-bit type.</exception>
+    /// <exception cref="OptionException">ONNX Runtime was asked for where it cannot run (on a GPU, in a 16-bit type), or a 16-bit type without the fast path.</exception>
     public static BackendChoice For(InferenceBackend asked, Device device, ScalarType dtype, bool fast)
     {
         if (asked == InferenceBackend.OnnxRuntime && device.type != TorchSharp.DeviceType.CPU)
-            throw new ArgumentException($"The ONNX Runtime backend runs on the CPU, not {device}.");
+            throw new OptionException(nameof(ClassifierOptions.Device), device, "the ONNX Runtime backend runs on the CPU", (nameof(ClassifierOptions.Device), CPU));
         if (asked == InferenceBackend.OnnxRuntime && dtype != ScalarType.Float32)
-            throw new ArgumentException($"The ONNX Runtime backend runs float32, not {dtype}: use the Torch backend.");
+            throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, "the ONNX Runtime backend runs float32", (nameof(ClassifierOptions.Backend), InferenceBackend.Torch));
+        if (dtype != ScalarType.Float32 && !fast)
+            throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, "16-bit types run on the fast path", (nameof(ClassifierOptions.Fast), true));
         if (asked != InferenceBackend.Auto)
             return new(asked, "as asked");
         if (device.type != TorchSharp.DeviceType.CPU)

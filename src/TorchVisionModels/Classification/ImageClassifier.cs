@@ -44,24 +44,21 @@ public sealed class ImageClassifier : IDisposable
     /// <summary>
     /// Loads <paramref name="weights"/> (see <see cref="ModelSource.Load"/>: torchvision's by name, a checkpoint
     /// or an .onnx file) and runs it as <paramref name="options"/> say, by default on the fastest measured backend
-    /// (<see cref="BackendChoice.For"/>).
+    /// (<see cref="BackendChoice.For(ClassifierOptions, string?)"/>).
     /// </summary>
     /// <param name="architecture">The builder's name, e.g. resnet50; null for what the weights' model card says (see <see cref="ModelSource.Load"/>).</param>
     /// <param name="weights">DEFAULT, a weights name such as IMAGENET1K_V2, or a file.</param>
     /// <param name="options">Backend, device, type, preprocessing; null for the defaults.</param>
     /// <param name="categoriesFile">The class names of a checkpoint, when not beside it.</param>
+    /// <exception cref="OptionException">The options cannot run together, or on this machine.</exception>
     public static ImageClassifier Load(string? architecture, string weights, ClassifierOptions? options = null, string? categoriesFile = null)
     {
         options ??= new ClassifierOptions();
-        var device = options.Device ?? (cuda.is_available() ? CUDA : CPU);
+        // The options are checked before any weights are read or downloaded.
+        var (backend, device) = BackendChoice.For(options, ModelSource.IsOnnxFile(weights) ? weights : null);
         var source = ModelSource.Load(architecture, weights, categoriesFile, options.Progress);
         try
         {
-            if (source.IsOnnx && options.Backend == InferenceBackend.Torch)
-                throw new ArgumentException($"{weights} is an ONNX model: run it with the ONNX Runtime backend.");
-            var backend = source.IsOnnx
-                ? BackendChoice.For(InferenceBackend.OnnxRuntime, device, options.Dtype, options.Fast) with { Reason = "an .onnx file" }
-                : BackendChoice.For(options.Backend, device, options.Dtype, options.Fast);
             var preset = options.Preprocessing?.Invoke(source.Transforms) ?? source.Transforms;
             var runner = ModelRunner.Create(source, backend.Backend, device, options.Dtype, options.Fast, options.Threads, preset.crop_size);
             return new ImageClassifier(runner, source, preset, device, backend);

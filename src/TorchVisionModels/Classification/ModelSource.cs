@@ -73,7 +73,7 @@ public sealed class ModelSource : IDisposable
     /// <exception cref="ArgumentException">The weights are neither a file nor known weights, a card is invalid or contradicts <paramref name="architecture"/>, or the categories do not match the classes.</exception>
     public static ModelSource Load(string? architecture, string weights, string? categoriesFile = null, bool progress = true)
     {
-        if (weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(weights))
+        if (IsOnnxFile(weights))
             return LoadOnnx(architecture, weights, categoriesFile);
         if (File.Exists(weights) && ModelCard.Beside(weights) is { } card)
             return FromCard(card, architecture, weights, categoriesFile, () => card.Load(weights, ModelCard.PathFor(weights)));
@@ -97,6 +97,9 @@ public sealed class ModelSource : IDisposable
         return new(architecture, () => builder(num_classes: classes).WithWeights(weights), new ImageClassification(crop_size: 224, resize_size: 256),
             names, Path.GetFileName(weights), weights);
     }
+
+    /// <summary>Whether <paramref name="weights"/> is an exported .onnx file, which only ONNX Runtime runs.</summary>
+    public static bool IsOnnxFile(string weights) => weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) && File.Exists(weights);
 
     /// <summary><paramref name="architecture"/> as its builder initialises it (random weights), with ImageNet's preset and categories: for benchmarks.</summary>
     public static ModelSource Untrained(string architecture)

@@ -5,7 +5,7 @@ namespace TorchVisionModels.Tests.Classification;
 
 /// <summary>
 /// <see cref="ImageClassifier.Load"/>: a classifier from a weights file in one call, on the fastest measured backend
-/// by default, with PyTorch's top-5; and <see cref="BackendChoice.For"/>'s rules.
+/// by default, with PyTorch's top-5; and <see cref="BackendChoice.For(ClassifierOptions, string?)"/>'s rules.
 /// </summary>
 public class ImageClassifierLoadTests
 {
@@ -39,10 +39,28 @@ public class ImageClassifierLoadTests
         => Assert.Equal(new BackendChoice(backend, reason), BackendChoice.For(asked, new Device(device), dtype, fast));
 
     [Theory]
-    [InlineData("cuda", ScalarType.Float32, "The ONNX Runtime backend runs on the CPU, not cuda.")]
-    [InlineData("cpu", ScalarType.Float16, "The ONNX Runtime backend runs float32, not Float16: use the Torch backend.")]
-    public void OnnxRuntimeWhereItCannotRunIsRefused(string device, ScalarType dtype, string message)
-        => Assert.Equal(message, Assert.Throws<ArgumentException>(() => BackendChoice.For(InferenceBackend.OnnxRuntime, new Device(device), dtype, fast: true)).Message);
+    [InlineData(InferenceBackend.OnnxRuntime, "cuda", ScalarType.Float32, true, "Device cuda: the ONNX Runtime backend runs on the CPU; set Device to cpu.")]
+    [InlineData(InferenceBackend.OnnxRuntime, "cpu", ScalarType.Float16, true, "Dtype Float16: the ONNX Runtime backend runs float32; set Backend to Torch.")]
+    [InlineData(InferenceBackend.Auto, "cpu", ScalarType.BFloat16, false, "Dtype BFloat16: 16-bit types run on the fast path; set Fast to True.")]
+    [InlineData(InferenceBackend.Torch, "cpu", ScalarType.Float16, false, "Dtype Float16: 16-bit types run on the fast path; set Fast to True.")]
+    public void OptionsThatCannotRunTogetherAreRefused(InferenceBackend asked, string device, ScalarType dtype, bool fast, string message)
+        => Assert.Equal(message, Assert.Throws<OptionException>(() => BackendChoice.For(asked, new Device(device), dtype, fast)).Message);
+
+    [Fact]
+    public void AutoDeviceIsTheCpuForOnnxRuntime()
+    {
+        var (choice, device) = BackendChoice.For(new ClassifierOptions { Backend = InferenceBackend.OnnxRuntime });
+        Assert.Equal((InferenceBackend.OnnxRuntime, "as asked", TorchSharp.DeviceType.CPU), (choice.Backend, choice.Reason, device.type));
+    }
+
+    [Fact]
+    public void AnOnnxFileRunsOnOnnxRuntimeAndIsRefusedToTorch()
+    {
+        var (choice, _) = BackendChoice.For(new ClassifierOptions(), "model.onnx");
+        Assert.Equal(new BackendChoice(InferenceBackend.OnnxRuntime, "an .onnx file"), choice);
+        var e = Assert.Throws<OptionException>(() => BackendChoice.For(new ClassifierOptions { Backend = InferenceBackend.Torch }, "model.onnx"));
+        Assert.Equal(("weights", "model.onnx", ("Backend", (object)InferenceBackend.OnnxRuntime)), (e.Option, e.Value, e.Fix));
+    }
 
     static void AssertPyTorchsTop5(ImageClassifier classifier)
     {

@@ -74,4 +74,42 @@ public class WeightsRegistryTests
 
         Assert.Equal($"{cached}, ResNet18_Weights.IMAGENET1K_V1 in torch.hub's cache, is not a readable checkpoint: delete it, and the next run downloads it again.", e.Message);
     });
+
+    public static TheoryData<string> Architectures => new(Fixtures.Json("legacy_pretrained.json").EnumerateObject().Select(p => p.Name));
+
+    /// <summary>
+    /// pretrained: true loads the weights torchvision 0.14's handle_legacy_interface gives; an unreadable cached file
+    /// makes the builder name them without a real checkpoint.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Architectures))]
+    public void PretrainedTrueMeansTorchvisionsLegacyWeights(string architecture) => Fixtures.WithTorchHome(home =>
+    {
+        var expected = Fixtures.Json("legacy_pretrained.json").GetProperty(architecture).GetString()!;
+        var weights = torchvision.models.get_model_weights(architecture)[expected.Split('.')[1]];
+        var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
+        File.WriteAllBytes(Path.Combine(checkpoints.FullName, weights.FileName), new byte[16]);
+
+        var e = Assert.Throws<TorchVisionModels.Serialization.CheckpointException>(() => torchvision.models.get_model_builder(architecture)(pretrained: true, progress: false));
+
+        Assert.Contains($", {expected} in torch.hub's cache, is not a readable checkpoint", e.Message);
+    });
+
+    [Fact]
+    public void PretrainedTrueLoadsTheWeights() => Fixtures.WithTorchHome(home =>
+    {
+        var checkpoints = Directory.CreateDirectory(Path.Combine(home.FullName, "hub", "checkpoints"));
+        File.Copy(Fixtures.PathOf("forward_resnet18.weights.pt"), Path.Combine(checkpoints.FullName, ResNet18_Weights.IMAGENET1K_V1.FileName));
+
+        using var model = torchvision.models.resnet18(pretrained: true, progress: false);
+
+        ModelCases.AssertDigests(model, "forward_resnet18.weights.json");
+    });
+
+    [Fact]
+    public void WeightsAndPretrainedTogetherAreRefused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => torchvision.models.resnet50(weights: ResNet50_Weights.IMAGENET1K_V2, pretrained: true));
+        Assert.StartsWith("resnet50 was given both weights (ResNet50_Weights.IMAGENET1K_V2) and pretrained: true; pass only weights.", e.Message);
+    }
 }

@@ -1,0 +1,53 @@
+"""The names of torch's and torchvision's Python API that the C# port mirrors: the only names its public API may spell
+other than in .NET casing (NamingTests). Read from the libraries themselves, never typed in."""
+
+import inspect
+
+import torch
+import torchvision
+from torchvision.models import feature_extraction, resnet
+from torchvision.transforms import _presets
+
+from . import cases
+from .common import write_json
+
+
+def _members(obj):
+    """Public attribute names of a module, class or instance, and the parameters of its callables."""
+    names = set()
+    for name in dir(obj):
+        if name.startswith("__"):
+            continue
+        names.add(name)
+        member = getattr(obj, name, None)
+        if callable(member):
+            names.update(_parameters(member))
+    return names
+
+
+def _parameters(function):
+    try:
+        return set(inspect.signature(function).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def api_names(directory):
+    names = {"torch", "torchvision", "models", "transforms", "datasets", "ops", "hub", "nn", "utils", "data"}
+    model = resnet.resnet18()
+    sources = [
+        torchvision.models, resnet, feature_extraction, torchvision.datasets, torch.nn.Module, model, model.layer1[0], resnet.Bottleneck,
+        torchvision.models.ResNet50_Weights.IMAGENET1K_V2, torchvision.models.ResNet50_Weights, torch.hub,
+        torchvision.transforms, torchvision.transforms.functional, _presets.ImageClassification(crop_size=224),
+        torchvision.datasets.ImageFolder, torch.utils.data.DataLoader, torch.utils.data, torchvision.ops,
+        torchvision.ops.FrozenBatchNorm2d(8), torch.nn.functional, torch.optim.SGD, torch.optim.lr_scheduler,
+    ]
+    for source in sources:
+        names |= _members(source)
+    for builder in cases.ARCHITECTURES:
+        names |= _parameters(getattr(resnet, builder))
+    names |= _parameters(resnet.ResNet.__init__) | _parameters(resnet.BasicBlock.__init__) | _parameters(resnet.Bottleneck.__init__)
+    names |= _parameters(resnet._resnet) | {"_resnet"}
+    names |= set(torchvision.models.ResNet50_Weights.IMAGENET1K_V2.meta)
+    names |= {"acc_1", "acc_5"}  # meta["_metrics"]["ImageNet-1K"]["acc@1"], which no identifier can spell
+    write_json(directory, "python_api_names.json", sorted(names))
