@@ -30,7 +30,7 @@ public class ModelCardTests : IDisposable
     {
         using var model = torchvision.models.resnet50(num_classes: 3, replace_stride_with_dilation: [false, true, true], norm_layer: c => new FrozenBatchNorm2d(c));
         var weights = Path.Combine(directory.FullName, "model.pt");
-        model.save_state_dict(weights);
+        model.SaveStateDict(weights);
         var card = ModelCard.For(model, "resnet50", ["a", "b", "c"], new ImageClassification(288, 320), "a test");
         card.WriteBeside(weights);
         Assert.Equal(Path.Combine(directory.FullName, "model.card.json"), ModelCard.PathFor(weights));
@@ -46,7 +46,7 @@ public class ModelCardTests : IDisposable
     {
         using var model = torchvision.models.resnet18(num_classes: 3);
         var weights = Path.Combine(directory.FullName, "model.pt");
-        model.save_state_dict(weights);
+        model.SaveStateDict(weights);
         var card = ModelCard.For(model, "resnet18", ["a", "b", "c"], new ImageClassification(224), "a test") with { NumClasses = 4, Categories = ["a", "b", "c", "d"] };
         var e = Assert.Throws<ArgumentException>(() => card.Load(weights, "model.json"));
         Assert.StartsWith($"model.json describes resnet18 (num_classes 4, norm_layer bn, replace_stride_with_dilation [false, false, false]), but {weights} does not fit it: ", e.Message);

@@ -29,7 +29,7 @@ public class NamingTests
     public void TheCheckFlagsAMisnamedMember()
     {
         // The rule itself, on names that break it: a snake_case .NET name and a Python name that torchvision lacks.
-        Assert.False(IsPascalCase("image_size") || PythonNames.Contains("image_size"));
+        Assert.False(IsPascalCase("pixel_count_total") || PythonNames.Contains("pixel_count_total"));
         Assert.False(IsCamelCase("batch_size_") || PythonNames.Contains("batch_size_"));
         Assert.True(PythonNames.Contains("zero_init_residual") && PythonNames.Contains("ResNet50_Weights") && PythonNames.Contains("load_state_dict"));
     }
@@ -54,9 +54,13 @@ public class NamingTests
                     case MethodBase method:
                         if (!method.IsConstructor && !Overrides(method))
                             yield return (where, method.Name, false);
-                        foreach (var parameter in method.GetParameters().Where(p => p.Name is not null && !Overrides(method)))
+                        // A record's positional parameters are its properties, named as properties are.
+                        foreach (var parameter in method.GetParameters().Where(p => p.Name is not null && !Overrides(method)
+                            && !(method.IsConstructor && type.GetProperty(p.Name, Declared) is not null)))
                             yield return ($"{where}({parameter.Name})", parameter.Name!, true);
                         break;
+                    case FieldInfo { IsSpecialName: true }:
+                        break; // an enum's value__
                     case Type:
                         break; // nested types are exported types of their own
                     default:

@@ -69,7 +69,7 @@ public class NormKindTests
                 Assert.True(Fixtures.RelativeError(exported, expected) < Tolerance, $"ONNX: {Fixtures.RelativeError(exported, expected)}");
 
             var weights = Path.Combine(directory.FullName, "model.pt");
-            model.save_state_dict(weights);
+            model.SaveStateDict(weights);
             var card = ModelCard.For(model, "resnet18", ["a", "b", "c", "d"], new ImageClassification(224), "a test");
             card.WriteBeside(weights);
             var read = ModelCard.Beside(weights)!;

@@ -2,6 +2,8 @@
 other than in .NET casing (NamingTests). Read from the libraries themselves, never typed in."""
 
 import inspect
+import os
+import shutil
 
 import torch
 import torchvision
@@ -19,7 +21,10 @@ def _members(obj):
         if name.startswith("__"):
             continue
         names.add(name)
-        member = getattr(obj, name, None)
+        try:
+            member = getattr(obj, name, None)
+        except RuntimeError:  # a tensor property that needs another shape (Tensor.H on a vector)
+            continue
         if callable(member):
             names.update(_parameters(member))
     return names
@@ -32,18 +37,38 @@ def _parameters(function):
         return set()
 
 
+def _image_folder():
+    """An ImageFolder instance: samples, targets, imgs, ... are set by its constructor, not on the class."""
+    import tempfile
+    from PIL import Image
+    root = tempfile.mkdtemp()
+    os.makedirs(os.path.join(root, "a"))
+    Image.new("RGB", (1, 1)).save(os.path.join(root, "a", "x.png"))
+    try:
+        return torchvision.datasets.ImageFolder(root)
+    finally:
+        shutil.rmtree(root)
+
+
 def api_names(directory):
     names = {"torch", "torchvision", "models", "transforms", "datasets", "ops", "hub", "nn", "utils", "data"}
     model = resnet.resnet18()
     sources = [
-        torchvision.models, resnet, feature_extraction, torchvision.datasets, torch.nn.Module, model, model.layer1[0], resnet.Bottleneck,
+        torchvision.models, resnet, feature_extraction, torchvision.datasets, torch.nn.Module, model, model.layer1[0], resnet.resnet50().layer1[0],
         torchvision.models.ResNet50_Weights.IMAGENET1K_V2, torchvision.models.ResNet50_Weights, torch.hub,
         torchvision.transforms, torchvision.transforms.functional, _presets.ImageClassification(crop_size=224),
         torchvision.datasets.ImageFolder, torch.utils.data.DataLoader, torch.utils.data, torchvision.ops,
-        torchvision.ops.FrozenBatchNorm2d(8), torch.nn.functional, torch.optim.SGD, torch.optim.lr_scheduler,
+        torchvision.ops.FrozenBatchNorm2d(8), torch.nn.functional, torch.optim.SGD, torch.optim.lr_scheduler, torch.zeros(1, 1),
+        _image_folder(),
     ]
     for source in sources:
         names |= _members(source)
+    for name in dir(torchvision.transforms):
+        if inspect.isclass(getattr(torchvision.transforms, name)):
+            names |= _members(getattr(torchvision.transforms, name)) | _parameters(getattr(torchvision.transforms, name).__init__)
+    # torchvision's references/classification/presets.py, which Debian's python3-torchvision does not install: the
+    # training preset's arguments that ClassificationPresetTrain mirrors.
+    names |= {"hflip_prob"}
     for builder in cases.ARCHITECTURES:
         names |= _parameters(getattr(resnet, builder))
     names |= _parameters(resnet.ResNet.__init__) | _parameters(resnet.BasicBlock.__init__) | _parameters(resnet.Bottleneck.__init__)

@@ -78,10 +78,10 @@ static class BenchCommand
     }
 
     /// <summary>One batch size's numbers; resident memory after warm-up and after the timed iterations shows growth.</summary>
-    public sealed record Row(int batch_size, double median_ms, double p90_ms, double images_per_second, double peak_rss_mb, double rss_after_warmup_mb, double rss_at_end_mb);
+    public sealed record Row(int BatchSize, double MedianMs, double P90Ms, double ImagesPerSecond, double PeakRssMb, double RssAfterWarmupMb, double RssAtEndMb);
 
     /// <summary>Something to time, once per call, and what to free afterwards.</summary>
-    sealed record Case(Action run, IDisposable resources);
+    sealed record Case(Action Run, IDisposable Resources);
 
     static Case Inference(nn.Module<Tensor, Tensor> model, int batch, int size, Device device)
     {
@@ -131,15 +131,15 @@ static class BenchCommand
 
     static Row Measure(Case @case, int batch, int warmup, int iterations)
     {
-        using var _ = @case.resources;
+        using var _ = @case.Resources;
         for (var i = 0; i < warmup; i++)
-            @case.run();
+            @case.Run();
         var rssAfterWarmup = ResidentMegabytes("VmRSS:");
         var times = new double[iterations];
         for (var i = 0; i < iterations; i++)
         {
             var clock = Stopwatch.StartNew();
-            @case.run();
+            @case.Run();
             times[i] = clock.Elapsed.TotalMilliseconds;
         }
         Array.Sort(times);
@@ -171,6 +171,6 @@ static class BenchCommand
             output.WriteLine($"1x1 convolutions on the CPU: {PointwiseConvolution.Kernel} ({PointwiseConvolution.Reason})");
         output.WriteLine($"  {"batch",5}  {"median ms",10}  {"p90 ms",10}  {"images/s",9}  {"peak RSS MB",11}");
         foreach (var r in rows)
-            output.WriteLine($"  {r.batch_size,5}  {r.median_ms,10:F1}  {r.p90_ms,10:F1}  {r.images_per_second,9:F1}  {r.peak_rss_mb,11:F0}");
+            output.WriteLine($"  {r.BatchSize,5}  {r.MedianMs,10:F1}  {r.P90Ms,10:F1}  {r.ImagesPerSecond,9:F1}  {r.PeakRssMb,11:F0}");
     }
 }

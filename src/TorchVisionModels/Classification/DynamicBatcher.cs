@@ -15,7 +15,7 @@ namespace TorchVisionModels.Classification;
 /// </summary>
 public sealed class DynamicBatcher : IAsyncDisposable
 {
-    sealed record Request(Tensor image, TaskCompletionSource<float[]> answer, ActivityContext caller, DateTime queued, CancellationToken cancelled);
+    sealed record Request(Tensor Image, TaskCompletionSource<float[]> Answer, ActivityContext Caller, DateTime Queued, CancellationToken Cancelled);
 
     /// <summary>The name of the <see cref="ActivitySource"/> of the <c>queue</c> and <c>batch</c> spans.</summary>
     public const string ActivitySourceName = "TorchVisionModels.DynamicBatcher";
@@ -120,12 +120,12 @@ public sealed class DynamicBatcher : IAsyncDisposable
     {
         while (batch.Count < maxBatchSize && queue.Reader.TryRead(out var request))
         {
-            if (request.cancelled.IsCancellationRequested)
+            if (request.Cancelled.IsCancellationRequested)
             {
                 // The client gave up (timed out, disconnected): no model time for it.
                 Interlocked.Decrement(ref depth);
-                request.image.Dispose();
-                request.answer.TrySetCanceled(request.cancelled);
+                request.Image.Dispose();
+                request.Answer.TrySetCanceled(request.Cancelled);
                 continue;
             }
             batch.Add(request);
@@ -143,21 +143,21 @@ public sealed class DynamicBatcher : IAsyncDisposable
         {
             using var scope = NewDisposeScope();
             using var _ = inference_mode();
-            var logits = model.call(stack(batch.Select(r => r.image)).to(device)).to(float32).cpu();
+            var logits = model.call(stack(batch.Select(r => r.Image)).to(device)).to(float32).cpu();
             var classes = (int)logits.shape[1];
             var all = logits.data<float>().ToArray();
             for (var i = 0; i < batch.Count; i++)
-                batch[i].answer.TrySetResult(all[(i * classes)..((i + 1) * classes)]);
+                batch[i].Answer.TrySetResult(all[(i * classes)..((i + 1) * classes)]);
         }
         catch (Exception e)
         {
             foreach (var request in batch)
-                request.answer.TrySetException(e);
+                request.Answer.TrySetException(e);
         }
         finally
         {
             foreach (var request in batch)
-                request.image.Dispose();
+                request.Image.Dispose();
         }
         BatchRan?.Invoke(batch.Count, clock.Elapsed);
     }
@@ -170,11 +170,11 @@ public sealed class DynamicBatcher : IAsyncDisposable
         var now = DateTime.UtcNow;
         foreach (var request in batch)
         {
-            using var waited = Spans.StartActivity("queue", ActivityKind.Internal, request.caller, startTime: request.queued);
+            using var waited = Spans.StartActivity("queue", ActivityKind.Internal, request.Caller, startTime: request.Queued);
             waited?.SetEndTime(now);
         }
         return Spans.StartActivity("batch", ActivityKind.Internal, parentContext: default,
-            tags: [new("batch.size", batch.Count)], links: [.. batch.Where(r => r.caller != default).Select(r => new ActivityLink(r.caller))]);
+            tags: [new("batch.size", batch.Count)], links: [.. batch.Where(r => r.Caller != default).Select(r => new ActivityLink(r.Caller))]);
     }
 
     /// <summary>Stops taking requests, answers every one already queued, then stops the worker.</summary>

@@ -119,14 +119,14 @@ public sealed class ImageClassifier : IDisposable
             // Stopped early: free the batch prepared in advance.
             if (pending is not null)
             {
-                foreach (var input in pending.GetAwaiter().GetResult().inputs)
+                foreach (var input in pending.GetAwaiter().GetResult().Inputs)
                     input.tensor?.Dispose();
             }
         }
     }
 
     /// <summary>A batch's files and, for each, its preprocessed tensor or why it could not be read.</summary>
-    sealed record Preprocessed(string[] files, (Tensor? tensor, string? error, bool internalError)[] inputs);
+    sealed record Preprocessed(string[] Files, (Tensor? tensor, string? error, bool internalError)[] Inputs);
 
     Preprocessed Preprocess(string[] files, bool applyExifOrientation)
     {
@@ -153,7 +153,7 @@ public sealed class ImageClassifier : IDisposable
     ClassificationResult[] Run(Preprocessed batch, int topk)
     {
         using var scope = NewDisposeScope();
-        var decoded = batch.inputs.Where(i => i.tensor is not null).Select(i => i.tensor!).ToArray();
+        var decoded = batch.Inputs.Where(i => i.tensor is not null).Select(i => i.tensor!).ToArray();
         scope.Attach(decoded);
         var top = new List<Prediction[]>();
         if (decoded.Length > 0)
@@ -163,8 +163,8 @@ public sealed class ImageClassifier : IDisposable
         }
 
         var next = 0;
-        return batch.files.Select((file, i) => batch.inputs[i].error is { } error
-            ? new ClassificationResult(file, null, error, batch.inputs[i].internalError)
+        return batch.Files.Select((file, i) => batch.Inputs[i].error is { } error
+            ? new ClassificationResult(file, null, error, batch.Inputs[i].internalError)
             : new ClassificationResult(file, top[next++], null)).ToArray();
     }
 

@@ -7,8 +7,8 @@ namespace TorchVisionModels;
 /// <c>expansion</c> class attribute; C# passes this pair: <see cref="BasicBlock.type"/> or <see cref="Bottleneck.type"/>.
 /// </summary>
 /// <param name="expansion">How many times wider the block's output is than its <c>planes</c>.</param>
-/// <param name="create">The block's constructor.</param>
-public sealed record BlockType(long expansion, BlockType.Constructor create)
+/// <param name="Create">The block's constructor.</param>
+public sealed record BlockType(long expansion, BlockType.Constructor Create)
 {
     /// <summary>The signature shared by <see cref="BasicBlock"/>'s and <see cref="Bottleneck"/>'s constructors.</summary>
     public delegate nn.Module<Tensor, Tensor> Constructor(

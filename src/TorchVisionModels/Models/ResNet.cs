@@ -154,10 +154,10 @@ public sealed class ResNet : nn.Module<Tensor, Tensor>
         }
 
         var layers = new List<nn.Module<Tensor, Tensor>>();
-        layers.Add(block.create(inplanes, planes, stride, downsample, groups, base_width, previous_dilation, norm_layer));
+        layers.Add(block.Create(inplanes, planes, stride, downsample, groups, base_width, previous_dilation, norm_layer));
         inplanes = planes * block.expansion;
         for (var i = 1; i < blocks; i++)
-            layers.Add(block.create(inplanes, planes, 1, null, groups, base_width, dilation, norm_layer));
+            layers.Add(block.Create(inplanes, planes, 1, null, groups, base_width, dilation, norm_layer));
 
         return nn.Sequential(layers);
     }

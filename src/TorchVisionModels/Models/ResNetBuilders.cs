@@ -76,7 +76,7 @@ public static partial class torchvision
             if (pretrained && weights is not null)
                 throw new ArgumentException($"{name} was given both weights ({weights}) and pretrained: true; pass only weights.", nameof(pretrained));
             if (pretrained)
-                weights = architecture.weights.values[0];
+                weights = architecture.weights.Values[0];
             if (architecture.groups is { } fixedGroups)
                 groups = _ovewrite_named_param(nameof(groups), groups, fixedGroups);
             if (architecture.width_per_group is { } fixedWidth)

@@ -1,10 +1,10 @@
 namespace TorchVisionModels.Serialization;
 
 /// <summary>A state dict key whose tensor has another shape in the file than in the model.</summary>
-/// <param name="key">The state dict key.</param>
-/// <param name="expected">The model's shape.</param>
-/// <param name="found">The file's shape.</param>
-public sealed record ShapeMismatch(string key, long[] expected, long[] found);
+/// <param name="Key">The state dict key.</param>
+/// <param name="Expected">The model's shape.</param>
+/// <param name="Found">The file's shape.</param>
+public sealed record ShapeMismatch(string Key, long[] Expected, long[] Found);
 
 /// <summary>
 /// What a load left out, like PyTorch's <c>_IncompatibleKeys(missing_keys, unexpected_keys)</c>, plus the shape
@@ -12,11 +12,11 @@ public sealed record ShapeMismatch(string key, long[] expected, long[] found);
 /// </summary>
 /// <param name="missing_keys">Keys of the model that the file does not have: left as they were.</param>
 /// <param name="unexpected_keys">Keys in the file that the model does not have: ignored.</param>
-/// <param name="mismatched_shapes">Keys both have with different shapes: left as they were.</param>
-public sealed record LoadStateDictResult(IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys, IReadOnlyList<ShapeMismatch> mismatched_shapes)
+/// <param name="MismatchedShapes">Keys both have with different shapes: left as they were.</param>
+public sealed record LoadStateDictResult(IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys, IReadOnlyList<ShapeMismatch> MismatchedShapes)
 {
     /// <summary>True when every key of the model was loaded and every key of the file was used.</summary>
-    public bool IsComplete => missing_keys.Count == 0 && unexpected_keys.Count == 0 && mismatched_shapes.Count == 0;
+    public bool IsComplete => missing_keys.Count == 0 && unexpected_keys.Count == 0 && MismatchedShapes.Count == 0;
 
     /// <summary>PyTorch's wording: <c>Missing key(s) in state_dict: "fc.weight", ...</c>, one line per kind.</summary>
     public override string ToString()
@@ -26,8 +26,8 @@ public sealed record LoadStateDictResult(IReadOnlyList<string> missing_keys, IRe
             lines.Add($"Missing key(s) in state_dict: {string.Join(", ", missing_keys.Select(k => $"\"{k}\""))}.");
         if (unexpected_keys.Count > 0)
             lines.Add($"Unexpected key(s) in state_dict: {string.Join(", ", unexpected_keys.Select(k => $"\"{k}\""))}.");
-        foreach (var m in mismatched_shapes)
-            lines.Add($"size mismatch for {m.key}: copying a param with shape [{string.Join(", ", m.found)}] from checkpoint, the shape in current model is [{string.Join(", ", m.expected)}].");
+        foreach (var m in MismatchedShapes)
+            lines.Add($"size mismatch for {m.Key}: copying a param with shape [{string.Join(", ", m.Found)}] from checkpoint, the shape in current model is [{string.Join(", ", m.Expected)}].");
         return string.Join(Environment.NewLine, lines);
     }
 }

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace TorchVisionModels.Serialization;
 
 /// <summary>
-/// <c>load_state_dict</c> from a file and <c>save_state_dict</c> to one, for any module: the PyTorch workflow of
+/// <c>load_state_dict</c> from a file and <c>SaveStateDict</c> to one, for any module: the PyTorch workflow of
 /// <c>model.load_state_dict(torch.load(path))</c> and <c>torch.save(model.state_dict(), path)</c>.
 /// </summary>
 public static class StateDictFiles
@@ -45,7 +45,7 @@ public static class StateDictFiles
                 (mismatched.Count > 0 ? $"{Environment.NewLine}To load the rest into a new head, skip it: load_state_dict(path, skip: [\"fc\"])." : ""),
                 result: result);
 
-        var keys = target.Keys.Where(k => source.ContainsKey(k) && !Skipped(k) && !mismatched.Any(m => m.key == k)).ToList();
+        var keys = target.Keys.Where(k => source.ContainsKey(k) && !Skipped(k) && !mismatched.Any(m => m.Key == k)).ToList();
         var values = new List<Tensor>();
         try
         {
@@ -75,7 +75,7 @@ public static class StateDictFiles
     /// otherwise torch.save's zip format. PyTorch loads either with <c>load_state_dict(strict=True)</c>. The file is
     /// written under a temporary name and renamed when complete, so a failure never leaves a partial file.
     /// </summary>
-    public static void save_state_dict(this nn.Module module, string path)
+    public static void SaveStateDict(this nn.Module module, string path)
     {
         var state = module.state_dict();
         var format = path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? CheckpointFormat.Safetensors : CheckpointFormat.PyTorch;

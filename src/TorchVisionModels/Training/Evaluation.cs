@@ -14,15 +14,15 @@ public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Co
     /// <summary>Runs <paramref name="model"/> in eval mode, without gradients, over every batch of <paramref name="loader"/>, on <paramref name="device"/>.</summary>
     /// <param name="model">The classifier; left in eval mode.</param>
     /// <param name="loader">The images and their classes.</param>
-    /// <param name="num_classes">The number of classes (the model's outputs).</param>
+    /// <param name="numClasses">The number of classes (the model's outputs).</param>
     /// <param name="device">Where the model is.</param>
-    public static Evaluation Evaluate(nn.Module<Tensor, Tensor> model, ImageFolderLoader loader, int num_classes, Device device)
+    public static Evaluation Evaluate(nn.Module<Tensor, Tensor> model, ImageFolderLoader loader, int numClasses, Device device)
     {
         model.eval();
         long top1 = 0, top5 = 0, count = 0;
         double lossSum = 0;
-        var correct = new long[num_classes];
-        var total = new long[num_classes];
+        var correct = new long[numClasses];
+        var total = new long[numClasses];
         using var _ = inference_mode();
         foreach (var batch in loader.Batches(0))
         {
@@ -32,7 +32,7 @@ public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Co
             var logits = model.call(images.to(device));
             var onDevice = targets.to(device);
             lossSum += nn.functional.cross_entropy(logits, onDevice, reduction: nn.Reduction.Sum).item<float>();
-            var best = logits.topk(Math.Min(5, num_classes), dim: 1).indexes;
+            var best = logits.topk(Math.Min(5, numClasses), dim: 1).indexes;
             var hits = best.eq(onDevice.unsqueeze(1));
             var first = hits[.., 0].cpu().data<bool>().ToArray();
             var any = hits.any(1).cpu().data<bool>().ToArray();

@@ -11,31 +11,31 @@ namespace TorchVisionModels.Training;
 public static class FineTuning
 {
     /// <summary>
-    /// The network to train for <paramref name="num_classes"/> classes: <paramref name="architecture"/> with random
+    /// The network to train for <paramref name="numClasses"/> classes: <paramref name="architecture"/> with random
     /// weights, or with <paramref name="weights"/> (torchvision's by name, or a checkpoint file, with its card if it has
     /// one) and a new head when their class count differs; with <paramref name="freezeBackbone"/>, FrozenBatchNorm2d
     /// and only the head trainable. The builder options are torchvision's.
     /// </summary>
     /// <exception cref="ArgumentException">A frozen backbone without weights, or with a norm layer other than frozen-bn; weights that are neither known nor a file.</exception>
-    public static ResNet Prepare(string architecture, long num_classes, string? weights = null, string norm_layer = "bn",
-        IReadOnlyList<bool>? replace_stride_with_dilation = null, bool zero_init_residual = false, bool freezeBackbone = false, bool progress = true)
+    public static ResNet Prepare(string architecture, long numClasses, string? weights = null, string normLayer = "bn",
+        IReadOnlyList<bool>? replaceStrideWithDilation = null, bool zeroInitResidual = false, bool freezeBackbone = false, bool progress = true)
     {
         if (freezeBackbone && weights is null)
             throw new ArgumentException("Freezing the backbone needs pretrained weights: a randomly initialised backbone is not worth freezing.");
-        if (freezeBackbone && norm_layer != "frozen-bn")
-            throw new ArgumentException($"Freezing the backbone freezes batch norm: it needs the frozen-bn norm layer, not {norm_layer}.");
+        if (freezeBackbone && normLayer != "frozen-bn")
+            throw new ArgumentException($"Freezing the backbone freezes batch norm: it needs the frozen-bn norm layer, not {normLayer}.");
         var builder = torchvision.models.get_model_builder(architecture);
-        var norm = NormKinds.Named(norm_layer).Create;
+        var norm = NormKinds.Named(normLayer).Create;
         ResNet Build(Weights? pretrained = null, long? classes = null) => builder(weights: pretrained, progress: progress, num_classes: classes,
-            zero_init_residual: zero_init_residual, replace_stride_with_dilation: replace_stride_with_dilation, norm_layer: norm);
+            zero_init_residual: zeroInitResidual, replace_stride_with_dilation: replaceStrideWithDilation, norm_layer: norm);
         if (weights is null)
-            return Build(classes: num_classes);
+            return Build(classes: numClasses);
 
         var model = Weights.Named(architecture, weights) is { } registered
             ? Build(registered)
             : Build(classes: Checkpoints.Classes(weights)).WithWeights(weights);
-        if (model.fc.out_features != num_classes)
-            ReplaceHead(model, num_classes);
+        if (model.fc.out_features != numClasses)
+            ReplaceHead(model, numClasses);
         if (freezeBackbone)
             FreezeBackbone(model);
         return model;
@@ -59,10 +59,10 @@ public static class FineTuning
     /// Replaces <c>fc</c> with a freshly initialised <c>nn.Linear(fc.in_features, num_classes)</c> on the model's
     /// device and dtype: PyTorch's <c>model.fc = nn.Linear(model.fc.in_features, num_classes)</c>.
     /// </summary>
-    public static void ReplaceHead(ResNet model, long num_classes)
+    public static void ReplaceHead(ResNet model, long numClasses)
     {
         var weight = model.fc.weight!;
-        model.fc = nn.Linear(model.fc.in_features, num_classes, device: weight.device, dtype: weight.dtype);
+        model.fc = nn.Linear(model.fc.in_features, numClasses, device: weight.device, dtype: weight.dtype);
     }
 
     /// <summary>

@@ -109,7 +109,7 @@ public sealed class Trainer : IDisposable
             if (isBest)
             {
                 BestTop1 = evaluation!.Top1;
-                model.save_state_dict(Path.Combine(outputDirectory, "best.pt"));
+                model.SaveStateDict(Path.Combine(outputDirectory, "best.pt"));
                 card.WriteBeside(Path.Combine(outputDirectory, "best.pt"));
             }
             TrainingCheckpoint.Save(Path.Combine(outputDirectory, "last.pt"), model, Optimizer, Epoch, new Dictionary<string, string>

@@ -25,6 +25,6 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
     {
         var cropped = new RandomResizedCrop(crop_size) { scale = scale }.forward(image, generator);
         var flipped = hflip_prob > 0 ? new RandomHorizontalFlip(hflip_prob).forward(cropped, generator) : cropped;
-        return ToTensor.normalized(flipped, mean, std);
+        return ToTensor.Normalized(flipped, mean, std);
     }
 }

@@ -25,19 +25,19 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     /// <summary>The normalised float tensor [3, crop_size, crop_size] for one image.</summary>
     public Tensor forward(RgbImage image)
     {
-        var (height, width) = resized_output_size(image.Height, image.Width, resize_size);
+        var (height, width) = ResizedOutputSize(image.Height, image.Width, resize_size);
         if (crop_size <= height && crop_size <= width)
         {
             // The crop alone is resampled: the same pixels as resizing then cropping, in memory bounded by the crop.
             var (top, left) = (CenterOffset(height, crop_size), CenterOffset(width, crop_size));
-            return ToTensor.normalized(PilBilinear.ResizeCrop(image, width, height, left, top, crop_size, crop_size), mean, std);
+            return ToTensor.Normalized(PilBilinear.ResizeCrop(image, width, height, left, top, crop_size, crop_size), mean, std);
         }
         var resized = (height, width) == (image.Height, image.Width) ? image : PilBilinear.Resize(image, width, height);
-        return ToTensor.normalized(center_crop(resized, crop_size, crop_size), mean, std);
+        return ToTensor.Normalized(center_crop(resized, crop_size, crop_size), mean, std);
     }
 
     /// <summary>torchvision's output size for resizing the shorter side to <paramref name="size"/>: the longer side is truncated.</summary>
-    public static (int height, int width) resized_output_size(int height, int width, int size)
+    public static (int height, int width) ResizedOutputSize(int height, int width, int size)
     {
         var (shorter, longer) = width <= height ? (width, height) : (height, width);
         var newLonger = (int)((double)((long)size * longer) / shorter);
@@ -45,21 +45,21 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     }
 
     /// <summary>torchvision's center crop: offsets rounded half to even (Python's round), black padding where the image is smaller.</summary>
-    public static RgbImage center_crop(RgbImage image, int crop_height, int crop_width)
+    public static RgbImage center_crop(RgbImage image, int cropHeight, int cropWidth)
     {
-        var top = CenterOffset(image.Height, crop_height);
-        var left = CenterOffset(image.Width, crop_width);
-        if (crop_width > image.Width || crop_height > image.Height)
+        var top = CenterOffset(image.Height, cropHeight);
+        var left = CenterOffset(image.Width, cropWidth);
+        if (cropWidth > image.Width || cropHeight > image.Height)
         {
             // torchvision pads first (left/top get the smaller half), then crops the padded image.
-            var padLeft = crop_width > image.Width ? (crop_width - image.Width) / 2 : 0;
-            var padTop = crop_height > image.Height ? (crop_height - image.Height) / 2 : 0;
-            var paddedWidth = image.Width + (crop_width > image.Width ? crop_width - image.Width : 0);
-            var paddedHeight = image.Height + (crop_height > image.Height ? crop_height - image.Height : 0);
-            top = (int)Math.Round((paddedHeight - crop_height) / 2.0, MidpointRounding.ToEven) - padTop;
-            left = (int)Math.Round((paddedWidth - crop_width) / 2.0, MidpointRounding.ToEven) - padLeft;
+            var padLeft = cropWidth > image.Width ? (cropWidth - image.Width) / 2 : 0;
+            var padTop = cropHeight > image.Height ? (cropHeight - image.Height) / 2 : 0;
+            var paddedWidth = image.Width + (cropWidth > image.Width ? cropWidth - image.Width : 0);
+            var paddedHeight = image.Height + (cropHeight > image.Height ? cropHeight - image.Height : 0);
+            top = (int)Math.Round((paddedHeight - cropHeight) / 2.0, MidpointRounding.ToEven) - padTop;
+            left = (int)Math.Round((paddedWidth - cropWidth) / 2.0, MidpointRounding.ToEven) - padLeft;
         }
-        return image.Crop(left, top, crop_width, crop_height);
+        return image.Crop(left, top, cropWidth, cropHeight);
     }
 
     /// <summary>torchvision's center_crop offset: half the difference, rounded half to even.</summary>

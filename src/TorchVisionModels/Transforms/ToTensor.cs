@@ -10,7 +10,7 @@ static class ToTensor
     /// same float32 operations in the same order as torchvision's, so the same bits. Computed here rather than by
     /// tensor operations so that loader threads never enter libtorch's thread pool.
     /// </summary>
-    public static Tensor normalized(RgbImage image, float[] mean, float[] std)
+    public static Tensor Normalized(RgbImage image, float[] mean, float[] std)
     {
         var plane = image.Width * image.Height;
         var values = new float[3 * plane];

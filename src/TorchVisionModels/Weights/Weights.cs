@@ -61,9 +61,9 @@ public abstract class Weights
         if (File.Exists(weights))
             return null;
         var known = torchvision.models.get_model_weights(architecture);
-        if (weights != "DEFAULT" && known.values.All(w => w.name != weights))
+        if (weights != "DEFAULT" && known.Values.All(w => w.name != weights))
             throw new ArgumentException(
-                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.values.Select(w => w.name))}).");
+                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.Values.Select(w => w.name))}).");
         return known[weights];
     }
 
@@ -80,7 +80,7 @@ public abstract class Weights
 
 /// <summary>
 /// The weights of one architecture, such as <see cref="ResNet50_Weights"/>: torchvision's WeightsEnum. A subclass
-/// declares its members as static fields and its <c>DEFAULT</c>; <see cref="values"/> and <see cref="verify"/> come
+/// declares its members as static fields and its <c>DEFAULT</c>; <see cref="Values"/> and <see cref="verify"/> come
 /// from them (<see cref="WeightsEnum.Of{T}"/>).
 /// </summary>
 /// <typeparam name="TSelf">The architecture's weights class.</typeparam>
@@ -92,7 +92,7 @@ public abstract class Weights<TSelf> : Weights where TSelf : Weights<TSelf>
     }
 
     /// <summary>Every member, in declaration order (torchvision's).</summary>
-    public static IReadOnlyList<TSelf> values => [.. WeightsEnum.Of<TSelf>().values.Cast<TSelf>()];
+    public static IReadOnlyList<TSelf> Values => [.. WeightsEnum.Of<TSelf>().Values.Cast<TSelf>()];
 
     /// <summary>Checks that <paramref name="obj"/> is this architecture's weights (or null), as torchvision's builders do first.</summary>
     /// <exception cref="ArgumentException">They are another architecture's.</exception>

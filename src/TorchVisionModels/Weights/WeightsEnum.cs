@@ -8,9 +8,9 @@ namespace TorchVisionModels;
 /// its type, as <see cref="torchvision.models.get_model_weights"/> returns it.
 /// </summary>
 /// <param name="name">The weights class's name, such as ResNet50_Weights.</param>
-/// <param name="values">Every member, in torchvision's order.</param>
+/// <param name="Values">Every member, in torchvision's order.</param>
 /// <param name="DEFAULT">The best of them.</param>
-public sealed record WeightsEnum(string name, IReadOnlyList<Weights> values, Weights DEFAULT)
+public sealed record WeightsEnum(string name, IReadOnlyList<Weights> Values, Weights DEFAULT)
 {
     static readonly ConcurrentDictionary<Type, WeightsEnum> Enums = new();
 
@@ -22,11 +22,11 @@ public sealed record WeightsEnum(string name, IReadOnlyList<Weights> values, Wei
     /// <summary>The member called <paramref name="member"/>: "DEFAULT", "IMAGENET1K_V1", ...</summary>
     /// <exception cref="ArgumentException">There is no such member; the message lists them.</exception>
     public Weights this[string member] => member == nameof(DEFAULT) ? DEFAULT
-        : values.FirstOrDefault(w => w.name == member)
-          ?? throw new ArgumentException($"{name} has no weights {member}; it has DEFAULT, {string.Join(", ", values.Select(w => w.name))}.", nameof(member));
+        : Values.FirstOrDefault(w => w.name == member)
+          ?? throw new ArgumentException($"{name} has no weights {member}; it has DEFAULT, {string.Join(", ", Values.Select(w => w.name))}.", nameof(member));
 
     /// <summary>Checks that <paramref name="obj"/> is one of these weights (or null), as torchvision's builders do first.</summary>
     /// <exception cref="ArgumentException">They are another architecture's.</exception>
-    public Weights? verify(Weights? obj) => obj is null || values.Contains(obj) ? obj
+    public Weights? verify(Weights? obj) => obj is null || Values.Contains(obj) ? obj
         : throw new ArgumentException($"Invalid Weight class provided; expected {name} but received {obj.GetType().Name}.", nameof(obj));
 }

@@ -27,7 +27,7 @@ public class ClassifyCommandTests
         {
             var path = Path.Combine(directory.FullName, "forward_resnet50.weights.pt");
             using (var model = ModelCases.Forward("resnet50"))
-                model.save_state_dict(path);
+                model.SaveStateDict(path);
             AssertModelsTop5("resnet50", "--weights", path, "--backend", "torch");
         }
         finally
@@ -225,7 +225,7 @@ public class ClassifyCommandTests
             var weights = Path.Combine(directory.FullName, "best.pt");
             var categories = Path.Combine(directory.FullName, "categories.json");
             using (var model = torchvision.models.resnet18(num_classes: 3))
-                model.save_state_dict(weights);
+                model.SaveStateDict(weights);
             File.WriteAllText(categories, "[\"ant\", \"bee\", \"wasp\"]");
             string[] Classify(params string[] options)
             {

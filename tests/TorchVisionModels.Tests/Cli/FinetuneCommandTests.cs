@@ -101,7 +101,7 @@ public class FinetuneCommandTests : IDisposable
     {
         var source = Out("source.pt");
         using (var model = torchvision.models.resnet18())
-            model.save_state_dict(source);
+            model.SaveStateDict(source);
         var (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--weights", source, "--freeze-backbone", "--epochs", "1", "--out", Out("frozen"), .. Recipe]);
         Assert.True(exitCode == 0, error);
         Assert.StartsWith("resnet18 on cpu: 180 training images, 20 validation, 10 classes", output);

@@ -127,10 +127,10 @@ public class LoadStateDictTests
         Assert.Equal(15, layer4.Count);
         Assert.Equal(layer4, e.Result!.missing_keys);
         Assert.Equal(["extra.weight"], e.Result.unexpected_keys);
-        var mismatch = Assert.Single(e.Result.mismatched_shapes);
-        Assert.Equal("fc.weight", mismatch.key);
-        Assert.Equal([10, 512], mismatch.expected);
-        Assert.Equal([1000, 512], mismatch.found);
+        var mismatch = Assert.Single(e.Result.MismatchedShapes);
+        Assert.Equal("fc.weight", mismatch.Key);
+        Assert.Equal([10, 512], mismatch.Expected);
+        Assert.Equal([1000, 512], mismatch.Found);
         Assert.StartsWith($"Error(s) in loading state_dict for ResNet from {FileOf("small_mismatched.pth")}:", e.Message);
         Assert.Contains($"Missing key(s) in state_dict: {string.Join(", ", layer4.Select(k => $"\"{k}\""))}.", e.Message);
         Assert.Contains("Unexpected key(s) in state_dict: \"extra.weight\".", e.Message);
@@ -149,7 +149,7 @@ public class LoadStateDictTests
 
         Assert.Equal(15, result.missing_keys.Count);
         Assert.Equal(["extra.weight"], result.unexpected_keys);
-        Assert.Equal("fc.weight", Assert.Single(result.mismatched_shapes).key);
+        Assert.Equal("fc.weight", Assert.Single(result.MismatchedShapes).Key);
         Assert.True(Fixtures.BitIdentical(model.fc.weight!, fc));
         var reference = Reference();
         Assert.True(Fixtures.BitIdentical(model.conv1.weight!, reference["conv1.weight"]));

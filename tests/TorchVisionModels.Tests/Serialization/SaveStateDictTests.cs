@@ -18,7 +18,7 @@ public class SaveStateDictTests
             using (var model = torchvision.models.resnet18())
             {
                 model.load_state_dict(reference);
-                model.save_state_dict(path);
+                model.SaveStateDict(path);
             }
             Assert.Equal([name], directory.GetFiles().Select(f => f.Name));
 

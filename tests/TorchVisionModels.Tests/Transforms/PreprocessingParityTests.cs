@@ -85,5 +85,5 @@ public class PreprocessingParityTests
     [InlineData(427, 640, 232, 232, 347)]
     [InlineData(100, 100, 256, 256, 256)]
     public void ResizedSizeTruncatesLikeTorchvision(int height, int width, int size, int expectedHeight, int expectedWidth)
-        => Assert.Equal((expectedHeight, expectedWidth), ImageClassification.resized_output_size(height, width, size));
+        => Assert.Equal((expectedHeight, expectedWidth), ImageClassification.ResizedOutputSize(height, width, size));
 }

@@ -29,7 +29,7 @@ public class WeightsRegistryTests
     [Fact]
     public void EveryArchitectureHasItsWeights()
         => Assert.Equal(Fixtures.Json("weights.json").EnumerateObject().Count(),
-            torchvision.models.list_models().Sum(a => torchvision.models.get_model_weights(a).values.Count));
+            torchvision.models.list_models().Sum(a => torchvision.models.get_model_weights(a).Values.Count));
 
     [Fact]
     public void WeightsFixTheNumberOfClasses()
