@@ -5,14 +5,14 @@ namespace TorchVisionModels;
 /// say it with its own names: the command line's <c>--dtype bfloat16</c> is
 /// <see cref="Classification.ClassifierOptions.Dtype"/> BFloat16 here.
 /// </summary>
-/// <param name="option">The option at fault: a property's name of the options type (<see cref="Classification.ClassifierOptions"/>), or <c>weights</c>.</param>
+/// <param name="option">The option at fault: a property's name of the options type (<see cref="Classification.ClassifierOptions"/>, <see cref="Training.FineTuningOptions"/>), or <c>Weights</c>.</param>
 /// <param name="value">Its value.</param>
 /// <param name="problem">Why it cannot be honoured, naming no option.</param>
 /// <param name="fix">An option and value that would work, or null.</param>
 public sealed class OptionException(string option, object value, string problem, (string Option, object Value)? fix = null)
     : ArgumentException($"{option} {value}: {problem}{(fix is { } f ? $"; set {f.Option} to {f.Value}" : "")}.")
 {
-    /// <summary>The option at fault: a property's name of the options type, or <c>weights</c>.</summary>
+    /// <summary>The option at fault: a property's name of the options type, or <c>Weights</c>.</summary>
     public string Option { get; } = option;
 
     /// <summary>Its value.</summary>

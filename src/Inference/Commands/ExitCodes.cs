@@ -33,7 +33,7 @@ static class ExitCodes
         }
         catch (TorchVisionModels.OptionException e)
         {
-            error.WriteLine($"error: {RunOptions.Message(e)}");
+            error.WriteLine($"error: {OptionNames.Message(e)}");
             return BadInput;
         }
         catch (Exception e) when (e is ArgumentException or NotSupportedException or IOException or UnauthorizedAccessException)

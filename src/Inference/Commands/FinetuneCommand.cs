@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
 using TorchVisionModels;
-using TorchVisionModels.Datasets;
 using TorchVisionModels.Training;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
@@ -57,64 +56,37 @@ static class FinetuneCommand
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var output_ = result.InvocationConfiguration.Output;
-            if (result.GetValue(val) is not null && result.GetValue(valSplit) is not null)
-                throw new ArgumentException("Give --val or --val-split, not both.");
-            var split = result.GetValue(valSplit) ?? 0.1;
-            if (split is <= 0 or >= 1)
-                throw new ArgumentException($"--val-split must be between 0 and 1, got {split}.");
-            if (result.GetValue(minScale) is <= 0 or > 1)
-                throw new ArgumentException($"--min-scale must be in (0, 1], got {result.GetValue(minScale)}.");
-            var resumeFrom = result.GetValue(resume);
-            if (resumeFrom is not null && !File.Exists(resumeFrom))
-                throw new FileNotFoundException($"--resume {resumeFrom} does not exist.");
-            var seed_ = result.GetValue(seed)
-                ?? (resumeFrom is not null && TrainingCheckpoint.ReadMetadata(resumeFrom).TryGetValue("seed", out var saved) ? ulong.Parse(saved, CultureInfo.InvariantCulture) : 0);
-
-            var trainSet = Dataset(result.GetValue(data)!, "--data");
-            var valSet = result.GetValue(val) is { } valDirectory ? Dataset(valDirectory, "--val") : trainSet;
-            if (!valSet.classes.SequenceEqual(trainSet.classes))
-                throw new ArgumentException($"--val {valSet.root} has the classes {string.Join(", ", valSet.classes)}; --data has {string.Join(", ", trainSet.classes)}. They must be the same.");
-            var (trainIndices, valIndices) = ReferenceEquals(valSet, trainSet) ? RandomSplit.Indices(trainSet.Count, split, seed_) : (null, null);
-            var trainCount = trainIndices?.Count ?? trainSet.Count;
-            var batch = result.GetValue(batchSize);
-            if (batch > trainCount)
-                throw new ArgumentException($"--batch-size {batch} is larger than the {trainCount} training images: use at most {trainCount}.");
-
             if (result.GetValue(threads) > 0)
                 set_num_threads(result.GetValue(threads));
             var on = Devices.Resolve(result.GetValue(device));
             NativeAllocator.KeepFreedMemory();
-            // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
             var architecture = result.GetValue(model.Model)!;
-            var preset = FineTuning.EvaluationPreset(architecture, result.GetValue(weights));
-            var evalPreset = preset with
-            {
-                crop_size = result.GetValue(cropSize) ?? preset.crop_size,
-                resize_size = result.GetValue(resizeSize) ?? preset.resize_size,
-            };
-            if (evalPreset.crop_size < 1 || evalPreset.resize_size < 1)
-                throw new ArgumentException($"--crop-size and --resize-size must be at least 1, got {evalPreset.crop_size} and {evalPreset.resize_size}.");
-            var train = new ImageFolderLoader(trainSet, new ClassificationPresetTrain(evalPreset.crop_size) { scale = (result.GetValue(minScale), 1.0) }.forward,
-                batch, shuffle: true, drop_last: true, num_workers: result.GetValue(workers), seed: seed_, indices: trainIndices);
-            var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), batch, num_workers: result.GetValue(workers), indices: valIndices);
             var skipped = 0;
             void Warn(ImageFileException e)
             {
                 if (Interlocked.Increment(ref skipped) <= 10)
                     result.InvocationConfiguration.Error.WriteLine($"warning: skipped {e.Message}");
             }
-            train.Skipped += Warn;
-            validation.Skipped += Warn;
-
-            manual_seed((long)seed_);
-            var norm = result.GetValue(model.Norm)!;
-            if (result.GetValue(freeze) && result.GetResult(model.Norm) is { Implicit: false } && norm != "frozen-bn")
-                throw new ArgumentException($"--freeze-backbone freezes batch norm: it needs --norm frozen-bn, not {norm}.");
-            if (result.GetValue(freeze) && result.GetValue(weights) is null)
-                throw new ArgumentException("--freeze-backbone needs --weights: a randomly initialised backbone is not worth freezing.");
-            using var network = FineTuning.Prepare(architecture, trainSet.classes.Count, result.GetValue(weights), result.GetValue(freeze) ? "frozen-bn" : norm,
-                model.ReplaceStrideWithDilationOf(result), result.GetValue(model.ZeroInitResidual), result.GetValue(freeze));
-            var card = ModelCard.For(network, architecture, trainSet.classes, evalPreset, FineTuning.Origin(architecture, result.GetValue(weights)));
+            var resumeFrom = result.GetValue(resume);
+            using var plan = FineTuningPlan.Create(new FineTuningOptions
+            {
+                Data = result.GetValue(data)!,
+                Validation = result.GetValue(val),
+                ValidationSplit = result.GetValue(valSplit),
+                Architecture = architecture,
+                Weights = result.GetValue(weights),
+                NormLayer = result.GetResult(model.Norm) is { Implicit: false } ? result.GetValue(model.Norm) : null,
+                ReplaceStrideWithDilation = model.ReplaceStrideWithDilationOf(result),
+                ZeroInitResidual = result.GetValue(model.ZeroInitResidual),
+                FreezeBackbone = result.GetValue(freeze),
+                BatchSize = result.GetValue(batchSize),
+                CropSize = result.GetValue(cropSize),
+                ResizeSize = result.GetValue(resizeSize),
+                MinScale = result.GetValue(minScale),
+                Workers = result.GetValue(workers),
+                Seed = result.GetValue(seed),
+                Resume = resumeFrom,
+            }, Warn);
             var options = new TrainerOptions
             {
                 Epochs = result.GetValue(epochs),
@@ -129,15 +101,15 @@ static class FinetuneCommand
                 StepEpochs = result.GetValue(stepEpochs),
                 AccumulationSteps = result.GetValue(accumulate),
             };
-            using var trainer = new Trainer(network, options, on);
+            using var trainer = new Trainer(plan.Network, options, on);
             if (resumeFrom is not null)
                 trainer.Resume(resumeFrom);
 
-            output_.WriteLine($"{architecture} on {on}: {trainCount} training images, {validation.SampleCount} validation, {trainSet.classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {seed_}");
+            output_.WriteLine($"{architecture} on {on}: {plan.TrainCount} training images, {plan.Validation.SampleCount} validation, {plan.Classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {plan.Seed}");
             var outputDirectory = result.GetValue(output)!;
             var progress = new TrainingProgressDisplay(result.InvocationConfiguration.Error, terminal: !Console.IsErrorRedirected, options.Epochs);
             var results = new List<EpochResult>();
-            foreach (var epoch in trainer.Fit(train, validation, outputDirectory, card, progress))
+            foreach (var epoch in trainer.Fit(plan.Train, plan.Validation, outputDirectory, plan.Card, progress))
             {
                 results.Add(epoch);
                 output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -151,15 +123,5 @@ static class FinetuneCommand
             return 0;
         }));
         return command;
-    }
-
-    static ImageFolder Dataset(string directory, string option)
-    {
-        if (!Directory.Exists(directory))
-            throw new DirectoryNotFoundException($"{option} {directory} does not exist.");
-        var dataset = new ImageFolder(directory);
-        if (dataset.classes.Count < 2)
-            throw new ArgumentException($"{option} {directory} has one class folder ({dataset.classes[0]}); a classifier needs at least two.");
-        return dataset;
     }
 }

@@ -9,19 +9,12 @@ namespace Inference.Commands;
 /// How a model runs, declared once for every command that runs one: <c>--backend</c>, <c>--device</c>, <c>--dtype</c>,
 /// <c>--fast</c> and <c>--verbose</c>, read into the library's typed <see cref="ClassifierOptions"/>. What may run
 /// together is the library's rule (<see cref="BackendChoice.For(ClassifierOptions, string?)"/>); its refusals are said
-/// here with these options' names (<see cref="Message"/>).
+/// with these options' names (<see cref="OptionNames.Message"/>).
 /// </summary>
 sealed class RunOptions
 {
     static readonly Dictionary<string, InferenceBackend> Backends = new() { ["auto"] = InferenceBackend.Auto, ["torch"] = InferenceBackend.Torch, ["onnxruntime"] = InferenceBackend.OnnxRuntime };
     static readonly Dictionary<string, ScalarType> Dtypes = new() { ["float32"] = ScalarType.Float32, ["bfloat16"] = ScalarType.BFloat16, ["float16"] = ScalarType.Float16 };
-
-    // The library's option names, as the command line spells them.
-    static readonly Dictionary<string, string> OptionNames = new()
-    {
-        [nameof(ClassifierOptions.Backend)] = "--backend", [nameof(ClassifierOptions.Device)] = "--device",
-        [nameof(ClassifierOptions.Dtype)] = "--dtype", [nameof(ClassifierOptions.Fast)] = "--fast", ["weights"] = "--weights",
-    };
 
     public Option<string> Backend { get; } = Choice("--backend", Backends, "auto",
         "auto (ONNX Runtime for float32 on the CPU, the fastest measured; TorchSharp on CUDA and for 16-bit types), torch (TorchSharp) or onnxruntime (the model exported to ONNX once, then cached)");
@@ -71,18 +64,6 @@ sealed class RunOptions
 
     /// <summary>How the command line names a compute type: as <c>--dtype</c> takes it.</summary>
     public static string Name(ScalarType dtype) => Dtypes.Single(d => d.Value == dtype).Key;
-
-    /// <summary>The library's refusal of an option, said with the command line's names: <c>--dtype float16: ...; use --backend torch.</c></summary>
-    public static string Message(OptionException e)
-        => $"{OptionNames[e.Option]} {Value(e.Value)}: {e.Problem}{(e.Fix is { } fix ? $"; use {OptionNames[fix.Option]} {Value(fix.Value)}" : "")}.";
-
-    static string Value(object value) => value switch
-    {
-        InferenceBackend backend => Name(backend),
-        ScalarType dtype => Name(dtype),
-        bool flag => flag ? "true" : "false",
-        _ => value.ToString()!,
-    };
 
     /// <summary><c>--device auto|cpu|cuda|cuda:N</c>; auto is null, which the library resolves (<see cref="Devices.Resolve"/>).</summary>
     public static Option<Device?> CreateDevice() => new("--device")

@@ -17,7 +17,7 @@ public sealed record BackendChoice(InferenceBackend Backend, string Reason)
     public static (BackendChoice Choice, Device Device) For(ClassifierOptions options, string? onnxFile = null)
     {
         if (onnxFile is not null && options.Backend == InferenceBackend.Torch)
-            throw new OptionException("weights", onnxFile, "an ONNX model runs on ONNX Runtime", (nameof(ClassifierOptions.Backend), InferenceBackend.OnnxRuntime));
+            throw new OptionException("Weights", onnxFile, "an ONNX model runs on ONNX Runtime", (nameof(ClassifierOptions.Backend), InferenceBackend.OnnxRuntime));
         var backend = onnxFile is not null ? InferenceBackend.OnnxRuntime : options.Backend;
         var device = options.Device ?? (backend == InferenceBackend.OnnxRuntime ? CPU : Devices.Resolve(null));
         var choice = For(backend, device, options.Dtype, options.Fast);

@@ -16,14 +16,15 @@ public static class FineTuning
     /// one) and a new head when their class count differs; with <paramref name="freezeBackbone"/>, FrozenBatchNorm2d
     /// and only the head trainable. The builder options are torchvision's.
     /// </summary>
-    /// <exception cref="ArgumentException">A frozen backbone without weights, or with a norm layer other than frozen-bn; weights that are neither known nor a file.</exception>
+    /// <exception cref="OptionException">A frozen backbone without weights, or with a norm layer other than frozen-bn; weights that are neither known nor a file.</exception>
     public static ResNet Prepare(string architecture, long numClasses, string? weights = null, string normLayer = "bn",
         IReadOnlyList<bool>? replaceStrideWithDilation = null, bool zeroInitResidual = false, bool freezeBackbone = false, bool progress = true)
     {
         if (freezeBackbone && weights is null)
-            throw new ArgumentException("Freezing the backbone needs pretrained weights: a randomly initialised backbone is not worth freezing.");
+            throw new OptionException(nameof(FineTuningOptions.FreezeBackbone), true, "a randomly initialised backbone is not worth freezing",
+                (nameof(FineTuningOptions.Weights), "DEFAULT"));
         if (freezeBackbone && normLayer != "frozen-bn")
-            throw new ArgumentException($"Freezing the backbone freezes batch norm: it needs the frozen-bn norm layer, not {normLayer}.");
+            throw new OptionException(nameof(FineTuningOptions.NormLayer), normLayer, "freezing the backbone freezes batch norm", (nameof(FineTuningOptions.NormLayer), "frozen-bn"));
         var builder = torchvision.models.get_model_builder(architecture);
         var norm = NormKinds.Named(normLayer).Create;
         ResNet Build(Weights? pretrained = null, long? classes = null) => builder(weights: pretrained, progress: progress, num_classes: classes,

@@ -55,15 +55,15 @@ public abstract class Weights
     /// torchvision's weights of <paramref name="architecture"/> that <paramref name="weights"/> names (DEFAULT,
     /// IMAGENET1K_V2, ...), or null when it is a file.
     /// </summary>
-    /// <exception cref="ArgumentException">It is neither; the message lists the architecture's weights.</exception>
+    /// <exception cref="OptionException">It is neither; the message lists the architecture's weights.</exception>
     public static Weights? Named(string architecture, string weights)
     {
         if (File.Exists(weights))
             return null;
         var known = torchvision.models.get_model_weights(architecture);
         if (weights != "DEFAULT" && known.Values.All(w => w.name != weights))
-            throw new ArgumentException(
-                $"--weights {weights} is neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.Values.Select(w => w.name))}).");
+            throw new OptionException(nameof(Weights), weights,
+                $"neither a file nor weights of {architecture} (DEFAULT, {string.Join(", ", known.Values.Select(w => w.name))})");
         return known[weights];
     }
 

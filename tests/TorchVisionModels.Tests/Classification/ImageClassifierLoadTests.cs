@@ -59,7 +59,7 @@ public class ImageClassifierLoadTests
         var (choice, _) = BackendChoice.For(new ClassifierOptions(), "model.onnx");
         Assert.Equal(new BackendChoice(InferenceBackend.OnnxRuntime, "an .onnx file"), choice);
         var e = Assert.Throws<OptionException>(() => BackendChoice.For(new ClassifierOptions { Backend = InferenceBackend.Torch }, "model.onnx"));
-        Assert.Equal(("weights", "model.onnx", ("Backend", (object)InferenceBackend.OnnxRuntime)), (e.Option, e.Value, e.Fix));
+        Assert.Equal(("Weights", "model.onnx", ("Backend", (object)InferenceBackend.OnnxRuntime)), (e.Option, e.Value, e.Fix));
     }
 
     static void AssertPyTorchsTop5(ImageClassifier classifier)

@@ -200,7 +200,7 @@ public class ClassifyCommandTests
     }
 
     [Theory]
-    [InlineData("--weights", "IMAGENET1K_V9", "error: --weights IMAGENET1K_V9 is neither a file nor weights of resnet18 (DEFAULT, IMAGENET1K_V1).")]
+    [InlineData("--weights", "IMAGENET1K_V9", "error: --weights IMAGENET1K_V9: neither a file nor weights of resnet18 (DEFAULT, IMAGENET1K_V1).")]
     [InlineData("--device", "cuda", "error: --device cuda: CUDA is not available (no GPU is visible, or this build uses TorchSharp's CPU backend: build with -p:TorchBackend=cuda).")]
     [InlineData("--topk", "1001", "error: --topk 1001 is more than the model's 1000 classes.")]
     public void BadOptionsGetOneLine(string option, string value, string message)

@@ -115,13 +115,15 @@ public class FinetuneCommandTests : IDisposable
 
     public static TheoryData<string[], string> BadInputs => new()
     {
-        { ["--data", "/nonexistent/train"], "error: --data /nonexistent/train does not exist." },
-        { ["--data", $"{Data}/train", "--batch-size", "500"], "error: --batch-size 500 is larger than the 180 training images: use at most 180." },
-        { ["--data", $"{Data}/train", "--val", $"{Data}/test", "--val-split", "0.2"], "error: Give --val or --val-split, not both." },
-        { ["--data", $"{Data}/train", "--val-split", "1.5"], "error: --val-split must be between 0 and 1, got 1.5." },
-        { ["--data", $"{Data}/train", "--freeze-backbone"], "error: --freeze-backbone needs --weights: a randomly initialised backbone is not worth freezing." },
-        { ["--data", $"{Data}/train", "--weights", "IMAGENET1K_V9"], "error: --weights IMAGENET1K_V9 is neither a file nor weights of resnet50 (DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2)." },
-        { ["--data", $"{Data}/train", "--resume", "/nonexistent/last.pt"], "error: --resume /nonexistent/last.pt does not exist." },
+        { ["--data", "/nonexistent/train"], "error: --data /nonexistent/train: does not exist." },
+        { ["--data", $"{Data}/train", "--batch-size", "500"], "error: --batch-size 500: more than the 180 training images; use --batch-size 180." },
+        { ["--data", $"{Data}/train", "--val", $"{Data}/test", "--val-split", "0.2"], "error: --val-split 0.2: a validation folder is given too; give one or the other." },
+        { ["--data", $"{Data}/train", "--val-split", "1.5"], "error: --val-split 1.5: must be between 0 and 1." },
+        { ["--data", $"{Data}/train", "--freeze-backbone"], "error: --freeze-backbone: a randomly initialised backbone is not worth freezing; use --weights DEFAULT." },
+        { ["--data", $"{Data}/train", "--weights", "IMAGENET1K_V9"], "error: --weights IMAGENET1K_V9: neither a file nor weights of resnet50 (DEFAULT, IMAGENET1K_V1, IMAGENET1K_V2)." },
+        { ["--data", $"{Data}/train", "--resume", "/nonexistent/last.pt"], "error: --resume /nonexistent/last.pt: does not exist." },
+        { ["--data", $"{Data}/train", "--weights", "DEFAULT", "--freeze-backbone", "--norm", "gn"], "error: --norm gn: freezing the backbone freezes batch norm; use --norm frozen-bn." },
+        { ["--data", $"{Data}/train", "--min-scale", "0"], "error: --min-scale 0: must be in (0, 1]." },
     };
 
     [Theory]
@@ -141,7 +143,7 @@ public class FinetuneCommandTests : IDisposable
         File.Copy(Directory.GetFiles(Path.Combine(Data, "train", "1-trouser"))[0], Path.Combine(one.FullName, "a.png"));
         var (exitCode, _, error) = CliRunner.Run("finetune", "--data", Out("one"), "--out", Out("bad"));
         Assert.Equal(2, exitCode);
-        Assert.Equal($"error: --data {Out("one")} has one class folder (only); a classifier needs at least two.", error.Trim());
+        Assert.Equal($"error: --data {Out("one")}: has one class folder (only); a classifier needs at least two.", error.Trim());
 
         Directory.CreateDirectory(Out("one/empty"));
         (exitCode, _, error) = CliRunner.Run("finetune", "--data", Out("one"), "--out", Out("bad"));

@@ -1,0 +1,47 @@
+using TorchVisionModels;
+using TorchVisionModels.Classification;
+using TorchVisionModels.Training;
+using static TorchSharp.torch;
+
+namespace Inference.Commands;
+
+/// <summary>The library's options as the command line spells them, for its refusals (<see cref="OptionException"/>).</summary>
+static class OptionNames
+{
+    static readonly Dictionary<string, string> Names = new()
+    {
+        [nameof(ClassifierOptions.Backend)] = "--backend",
+        [nameof(ClassifierOptions.Device)] = "--device",
+        [nameof(ClassifierOptions.Dtype)] = "--dtype",
+        [nameof(ClassifierOptions.Fast)] = "--fast",
+        [nameof(FineTuningOptions.Weights)] = "--weights",
+        [nameof(FineTuningOptions.Data)] = "--data",
+        [nameof(FineTuningOptions.Validation)] = "--val",
+        [nameof(FineTuningOptions.ValidationSplit)] = "--val-split",
+        [nameof(FineTuningOptions.NormLayer)] = "--norm",
+        [nameof(FineTuningOptions.FreezeBackbone)] = "--freeze-backbone",
+        [nameof(FineTuningOptions.BatchSize)] = "--batch-size",
+        [nameof(FineTuningOptions.CropSize)] = "--crop-size",
+        [nameof(FineTuningOptions.ResizeSize)] = "--resize-size",
+        [nameof(FineTuningOptions.MinScale)] = "--min-scale",
+        [nameof(FineTuningOptions.Resume)] = "--resume",
+    };
+
+    /// <summary>The refusal, said with the command line's names: <c>--dtype float16: ...; use --backend torch.</c></summary>
+    public static string Message(OptionException e)
+        => $"{Option(e.Option, e.Value)}: {e.Problem}{(e.Fix is { } fix ? $"; use {Option(fix.Option, fix.Value)}" : "")}.";
+
+    // Options given by presence alone, whose value goes without saying.
+    static readonly HashSet<string> Flags = [nameof(FineTuningOptions.FreezeBackbone)];
+
+    static string Option(string option, object value) => Flags.Contains(option) ? Names[option] : $"{Names[option]} {Value(value)}";
+
+    static string Value(object value) => value switch
+    {
+        InferenceBackend backend => RunOptions.Name(backend),
+        ScalarType dtype => RunOptions.Name(dtype),
+        bool flag => flag ? "true" : "false",
+        IFormattable number => number.ToString(null, System.Globalization.CultureInfo.InvariantCulture),
+        _ => value.ToString()!,
+    };
+}

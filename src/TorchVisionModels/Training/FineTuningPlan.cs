@@ -1,0 +1,102 @@
+using System.Globalization;
+using TorchVisionModels.Datasets;
+using TorchVisionModels.Transforms;
+using static TorchSharp.torch;
+
+namespace TorchVisionModels.Training;
+
+/// <summary>
+/// A fine-tuning run, checked whole before anything trains: the data and its split, the loaders with their presets,
+/// the seed (the resumed run's when none is given), the network with its new head, and the card that describes it.
+/// Disposing it disposes the network.
+/// </summary>
+public sealed class FineTuningPlan : IDisposable
+{
+    FineTuningPlan(ulong seed, IReadOnlyList<string> classes, int trainCount, ImageFolderLoader train, ImageFolderLoader validation, ResNet network, ModelCard card)
+        => (Seed, Classes, TrainCount, Train, Validation, Network, Card) = (seed, classes, trainCount, train, validation, network, card);
+
+    /// <summary>The seed of initialisation, shuffling and augmentation.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>The class names, the training folder's.</summary>
+    public IReadOnlyList<string> Classes { get; }
+
+    /// <summary>The number of training images.</summary>
+    public int TrainCount { get; }
+
+    /// <summary>The training images, augmented as torchvision's reference does.</summary>
+    public ImageFolderLoader Train { get; }
+
+    /// <summary>The validation images, with the evaluation preset.</summary>
+    public ImageFolderLoader Validation { get; }
+
+    /// <summary>The network to train.</summary>
+    public ResNet Network { get; }
+
+    /// <summary>What classify, evaluate and export will read of the trained network.</summary>
+    public ModelCard Card { get; }
+
+    /// <summary>Checks <paramref name="options"/> and builds the run; <paramref name="skipped"/> hears of each unreadable image.</summary>
+    /// <exception cref="OptionException">An option is invalid, or contradicts another or the data; nothing is built.</exception>
+    /// <exception cref="ArgumentException">The weights do not load.</exception>
+    public static FineTuningPlan Create(FineTuningOptions options, Action<ImageFileException>? skipped = null)
+    {
+        if (options.Validation is not null && options.ValidationSplit is { } given)
+            throw new OptionException(nameof(options.ValidationSplit), given, "a validation folder is given too; give one or the other");
+        var split = options.ValidationSplit ?? 0.1;
+        if (split is <= 0 or >= 1)
+            throw new OptionException(nameof(options.ValidationSplit), split, "must be between 0 and 1");
+        if (options.MinScale is <= 0 or > 1)
+            throw new OptionException(nameof(options.MinScale), options.MinScale, "must be in (0, 1]");
+        if (options.Resume is { } resume && !File.Exists(resume))
+            throw new OptionException(nameof(options.Resume), resume, "does not exist");
+        var seed = options.Seed
+            ?? (options.Resume is not null && TrainingCheckpoint.ReadMetadata(options.Resume).TryGetValue("seed", out var saved) ? ulong.Parse(saved, CultureInfo.InvariantCulture) : 0);
+
+        var trainSet = Dataset(options.Data, nameof(options.Data));
+        var valSet = options.Validation is { } valDirectory ? Dataset(valDirectory, nameof(options.Validation)) : trainSet;
+        if (!valSet.classes.SequenceEqual(trainSet.classes))
+            throw new OptionException(nameof(options.Validation), valSet.root,
+                $"has the classes {string.Join(", ", valSet.classes)}; the training images have {string.Join(", ", trainSet.classes)}. They must be the same");
+        var (trainIndices, valIndices) = ReferenceEquals(valSet, trainSet) ? RandomSplit.Indices(trainSet.Count, split, seed) : (null, null);
+        var trainCount = trainIndices?.Count ?? trainSet.Count;
+        if (options.BatchSize > trainCount)
+            throw new OptionException(nameof(options.BatchSize), options.BatchSize, $"more than the {trainCount} training images", (nameof(options.BatchSize), trainCount));
+
+        // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
+        var preset = FineTuning.EvaluationPreset(options.Architecture, options.Weights);
+        var evalPreset = preset with { crop_size = options.CropSize ?? preset.crop_size, resize_size = options.ResizeSize ?? preset.resize_size };
+        if (evalPreset.crop_size < 1)
+            throw new OptionException(nameof(options.CropSize), evalPreset.crop_size, "must be at least 1");
+        if (evalPreset.resize_size < 1)
+            throw new OptionException(nameof(options.ResizeSize), evalPreset.resize_size, "must be at least 1");
+
+        manual_seed((long)seed);
+        var norm = options.NormLayer ?? (options.FreezeBackbone ? "frozen-bn" : "bn");
+        var network = FineTuning.Prepare(options.Architecture, trainSet.classes.Count, options.Weights, norm, options.ReplaceStrideWithDilation,
+            options.ZeroInitResidual, options.FreezeBackbone, options.Progress);
+        var card = ModelCard.For(network, options.Architecture, trainSet.classes, evalPreset, FineTuning.Origin(options.Architecture, options.Weights));
+        var train = new ImageFolderLoader(trainSet, new ClassificationPresetTrain(evalPreset.crop_size) { scale = (options.MinScale, 1.0) }.forward,
+            options.BatchSize, shuffle: true, drop_last: true, num_workers: options.Workers, seed: seed, indices: trainIndices);
+        var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), options.BatchSize, num_workers: options.Workers, indices: valIndices);
+        if (skipped is not null)
+        {
+            train.Skipped += skipped;
+            validation.Skipped += skipped;
+        }
+        return new(seed, trainSet.classes, trainCount, train, validation, network, card);
+    }
+
+    static ImageFolder Dataset(string directory, string option)
+    {
+        if (!Directory.Exists(directory))
+            throw new OptionException(option, directory, "does not exist");
+        var dataset = new ImageFolder(directory);
+        if (dataset.classes.Count < 2)
+            throw new OptionException(option, directory, $"has one class folder ({dataset.classes[0]}); a classifier needs at least two");
+        return dataset;
+    }
+
+    /// <summary>Disposes the network.</summary>
+    public void Dispose() => Network.Dispose();
+}
