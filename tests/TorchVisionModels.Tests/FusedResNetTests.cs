@@ -8,7 +8,7 @@ public class FusedResNetTests
     public static TheoryData<string, bool> Cases()
     {
         var data = new TheoryData<string, bool>();
-        foreach (var name in new[] { "resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50_dilation_ftt", "resnet18_frozenbn", "resnet18_groupnorm", "resnet50_num_classes_10" })
+        foreach (var name in Fixtures.Strings(Fixtures.Cases.GetProperty("fused")))
         {
             data.Add(name, true);
             data.Add(name, false);
@@ -46,12 +46,17 @@ public class FusedResNetTests
         Fixtures.DisposeAll(before.Values);
     }
 
-    // Relative to the largest logit. bfloat16 keeps 8 significant bits (float16: 11), rounded after each of ~50
-    // layers; measured on these cases: bfloat16 6.1e-3 (resnet18) and 5.3e-3 (resnet50), float16 8.0e-4.
+    /// <summary>cases.py's half-precision cases: the case, the dtype, the bound (relative to the largest logit) and why.</summary>
+    public static TheoryData<string, ScalarType, double> HalfPrecisionCases()
+    {
+        var data = new TheoryData<string, ScalarType, double>();
+        foreach (var c in Fixtures.Cases.GetProperty("half_precision").EnumerateArray())
+            data.Add(c[0].GetString()!, Enum.Parse<ScalarType>(c[1].GetString()!), c[2].GetDouble());
+        return data;
+    }
+
     [Theory]
-    [InlineData("resnet18", ScalarType.BFloat16, 2e-2)]
-    [InlineData("resnet50", ScalarType.BFloat16, 2e-2)]
-    [InlineData("resnet50", ScalarType.Float16, 3e-3)]
+    [MemberData(nameof(HalfPrecisionCases))]
     public void HalfPrecisionStaysCloseToFloat32(string name, ScalarType dtype, double tolerance)
         => ChildProcess.Run(HalfPrecisionInThisProcess, name, dtype.ToString(), tolerance.ToString("R", System.Globalization.CultureInfo.InvariantCulture));
 

@@ -18,22 +18,18 @@ public class FuzzTests
     static readonly TimeSpan TimeLimit = TimeSpan.FromSeconds(5);
     const long AllocationLimit = 1L << 30; // a legitimate image at PIL's pixel limit decodes to 268 MB
 
+    /// <summary>cases.py's fuzzing seeds of one kind: images or checkpoints.</summary>
+    public static TheoryData<string> Seeds(string kind) => new(Fixtures.Strings(Fixtures.Cases.GetProperty("fuzz").GetProperty(kind)));
+
     [Theory]
-    [InlineData("images/chelsea_tiny.png")]
-    [InlineData("jpeg/exif_6.jpg")]
-    [InlineData("jpeg/astronaut_progressive_420.jpg")]
-    [InlineData("images/chelsea.gif")]
-    [InlineData("images/chelsea.webp")]
-    [InlineData("images/chelsea.bmp")]
+    [MemberData(nameof(Seeds), "images")]
     public void BrokenImagesFailCleanly(string name) => ChildProcess.Run(BrokenImagesInThisProcess, name);
 
     static void BrokenImagesInThisProcess(string[] arguments)
         => Fuzz(arguments[0], path => ImageFile.Load(path), e => e is ImageFileException);
 
     [Theory]
-    [InlineData("serialization/tiny.pth")]
-    [InlineData("serialization/tiny.safetensors")]
-    [InlineData("serialization/legacy.pth")]
+    [MemberData(nameof(Seeds), "checkpoints")]
     public void BrokenCheckpointsFailCleanly(string name) => ChildProcess.Run(BrokenCheckpointsInThisProcess, name);
 
     static void BrokenCheckpointsInThisProcess(string[] arguments) => Fuzz(arguments[0], path =>
