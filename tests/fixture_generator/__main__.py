@@ -31,7 +31,7 @@ def generate(directory):
     manifest = cases.manifest()
     manifest["preprocessing"] = images.preprocessing(staging)
     manifest["jpeg"] = jpeg.jpeg_corpus(staging)
-    hostile.hostile_images(staging)
+    manifest["hostile"] = hostile.hostile_images(staging)
     images.classification(staging)
     images.fine_tuning_data(staging)
     images.image_folder(staging)

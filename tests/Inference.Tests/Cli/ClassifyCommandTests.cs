@@ -1,7 +1,7 @@
 using System.Text.Json;
 using TorchVisionModels.Serialization;
 
-namespace TorchVisionModels.Tests.Cli;
+namespace Inference.Tests.Cli;
 
 /// <summary><c>classify</c> end to end on samples/: PyTorch's labels and probabilities, clear errors, honest exit codes.</summary>
 public class ClassifyCommandTests

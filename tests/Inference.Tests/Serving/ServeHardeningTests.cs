@@ -8,7 +8,7 @@ using Inference.Serving;
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.PixelFormats;
 
-namespace TorchVisionModels.Tests.Serving;
+namespace Inference.Tests.Serving;
 
 using static TestServers;
 

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using TorchVisionModels.Classification;
 
-namespace TorchVisionModels.Tests.Serving;
+namespace Inference.Tests.Serving;
 
 using static TestServers;
 

@@ -7,7 +7,7 @@ using Inference.Serving;
 using Inference.Serving.Grpc;
 using TorchVisionModels.Transforms;
 
-namespace TorchVisionModels.Tests.Serving;
+namespace Inference.Tests.Serving;
 
 using static TestServers;
 

@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using static TorchSharp.torch;
 
-namespace TorchVisionModels.Tests;
+namespace TestSupport;
 
 /// <summary>PyTorch's ground truth, written by tests/fixture_generator when the test project builds.</summary>
 static class Fixtures

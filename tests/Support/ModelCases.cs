@@ -2,7 +2,7 @@ using System.Text.Json;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace TorchVisionModels.Tests;
+namespace TestSupport;
 
 /// <summary>
 /// The cases the fixture generator wrote (its cases.json): the same builders and options, and the same weights,

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Reflection;
 
-namespace TorchVisionModels.Tests;
+namespace TestSupport;
 
 /// <summary>
 /// Runs a test's body in a child process: native code can kill a process (oneDNN's SIGFPE) where no .NET exception

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace TorchVisionModels.Tests.Cli;
+namespace Inference.Tests.Cli;
 
 /// <summary>A smoke test of <c>bench</c>: timing is for benchmarks, not tests, so only the report's shape is checked.</summary>
 public class BenchCommandTests

@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using static TorchSharp.torch;
 
-namespace TorchVisionModels.Tests;
+namespace TestSupport;
 
 /// <summary>
 /// numpy's .npz (a zip of .npy arrays), the format the fixture generator writes PyTorch's ground truth in: read here

@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using TorchVisionModels.Classification;
 using TorchVisionModels.Transforms;
 
-namespace TorchVisionModels.Tests.Serving;
+namespace Inference.Tests.Serving;
 
 using static TestServers;
 

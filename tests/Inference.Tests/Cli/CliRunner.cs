@@ -1,6 +1,6 @@
 using System.CommandLine;
 
-namespace TorchVisionModels.Tests.Cli;
+namespace Inference.Tests.Cli;
 
 /// <summary>Runs the app's command line in process, capturing what it prints.</summary>
 static class CliRunner

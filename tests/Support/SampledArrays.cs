@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace TorchVisionModels.Tests;
+namespace TestSupport;
 
 /// <summary>
 /// A .npz the generator wrote through its <c>sampled</c>: small tensors whole, large ones as <c>KEY.sample</c> (the

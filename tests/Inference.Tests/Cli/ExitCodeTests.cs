@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Inference.Commands;
 
-namespace TorchVisionModels.Tests.Cli;
+namespace Inference.Tests.Cli;
 
 /// <summary>Exit codes say what went wrong: 0 done, 1 some images failed, 2 a bad command line or input, 3 a bug, each with one line and no stack trace.</summary>
 public sealed class ExitCodeTests : IDisposable

@@ -1,4 +1,4 @@
-namespace TorchVisionModels.Tests.Cli;
+namespace Inference.Tests.Cli;
 
 public class InfoCommandTests
 {

@@ -2,7 +2,7 @@ using System.Text.Json;
 using TorchVisionModels.Serialization;
 using TorchVisionModels.Training;
 
-namespace TorchVisionModels.Tests.Cli;
+namespace Inference.Tests.Cli;
 
 /// <summary>
 /// <c>finetune</c> and <c>evaluate</c> end to end on 200 Fashion-MNIST images: checkpoints that classify, resume and

@@ -12,7 +12,7 @@ using TorchVisionModels.Classification;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
-namespace TorchVisionModels.Tests.Serving;
+namespace Inference.Tests.Serving;
 
 /// <summary>
 /// The serve tests' collection: they read the process-wide Prometheus metrics, so they run one at a time; and they
