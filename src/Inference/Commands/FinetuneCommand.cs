@@ -55,7 +55,7 @@ static class FinetuneCommand
 
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
-            var output_ = result.InvocationConfiguration.Output;
+            var stdout = result.InvocationConfiguration.Output;
             if (result.GetValue(threads) > 0)
                 set_num_threads(result.GetValue(threads));
             var on = Devices.Resolve(result.GetValue(device));
@@ -105,21 +105,21 @@ static class FinetuneCommand
             if (resumeFrom is not null)
                 trainer.Resume(resumeFrom);
 
-            output_.WriteLine($"{architecture} on {on}: {plan.TrainCount} training images, {plan.Validation.SampleCount} validation, {plan.Classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {plan.Seed}");
+            stdout.WriteLine($"{architecture} on {on}: {plan.TrainCount} training images, {plan.Validation.SampleCount} validation, {plan.Classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {plan.Seed}");
             var outputDirectory = result.GetValue(output)!;
             var progress = new TrainingProgressDisplay(result.InvocationConfiguration.Error, terminal: !Console.IsErrorRedirected, options.Epochs);
             var results = new List<EpochResult>();
             foreach (var epoch in trainer.Fit(plan.Train, plan.Validation, outputDirectory, plan.Card, progress))
             {
                 results.Add(epoch);
-                output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"epoch {epoch.Epoch}/{options.Epochs}  loss {epoch.TrainLoss:F4}  lr {epoch.LearningRate:G4}  val top-1 {epoch.Validation!.Top1:F2}%  top-5 {epoch.Validation.Top5:F2}%  {epoch.Seconds:F1} s  {epoch.ImagesPerSecond:F0} img/s{(epoch.IsBest ? "  (best)" : "")}"));
             }
             if (results.Count > 0)
-                output_.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"done: best val top-1 {trainer.BestTop1:F2}%, {results.Average(r => r.Seconds):F1} s per epoch; weights in {Path.Combine(outputDirectory, "best.pt")}, described by {ModelCard.PathFor(Path.Combine(outputDirectory, "best.pt"))}, which classify, evaluate and export read"));
             else
-                output_.WriteLine($"nothing to do: {resumeFrom} already finished epoch {trainer.Epoch} of {options.Epochs}.");
+                stdout.WriteLine($"nothing to do: {resumeFrom} already finished epoch {trainer.Epoch} of {options.Epochs}.");
             return 0;
         }));
         return command;

@@ -68,7 +68,8 @@ sealed class RunOptions
     /// <summary><c>--device auto|cpu|cuda|cuda:N</c>; auto is null, which the library resolves (<see cref="Devices.Resolve"/>).</summary>
     public static Option<Device?> CreateDevice() => new("--device")
     {
-        Description = "auto (the GPU when there is one and the backend runs there), cpu, cuda or cuda:N",
+        Description = "auto (default: the GPU when there is one and the backend runs there), cpu, cuda or cuda:N",
+        HelpName = "auto|cpu|cuda|cuda:N",
         DefaultValueFactory = _ => null,
         CustomParser = r => r.Tokens.Single().Value switch
         {
