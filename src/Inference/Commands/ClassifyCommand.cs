@@ -11,9 +11,7 @@ static class ClassifyCommand
 {
     public static Command Create()
     {
-        var model = ArchitectureOption.Create();
-        var weights = WeightsOptions.CreateWeights();
-        var categories = WeightsOptions.CreateCategories();
+        var source = new SourceOptions();
         var topk = OptionRules.Positive(new Option<int?>("--topk") { Description = "Classes to show per image (default: 5, or all of a model's when it has fewer)" });
         var batchSize = OptionRules.Positive(new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 8 });
         var preprocessing = new PreprocessingOptions();
@@ -24,19 +22,18 @@ static class ClassifyCommand
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
-            model, weights, categories, topk, batchSize, json, run.Verbose, exif, images,
+            topk, batchSize, json, run.Verbose, exif, images,
         };
-        foreach (var option in run.All.Concat(preprocessing.All))
+        foreach (var option in source.All.Concat(run.All).Concat(preprocessing.All))
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var output = result.InvocationConfiguration.Output;
             var asJson = result.GetValue(json);
-            var file = result.GetValue(weights)!;
             // Walked before the model loads: a folder without images is said at once.
             var files = ImageInputs.Expand(result.GetValue(images)!, warning => result.InvocationConfiguration.Error.WriteLine($"warning: {warning}")).ToList();
             var options = run.Read(result, progress: !asJson, preset => preprocessing.Apply(result, preset));
-            using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), file, options, result.GetValue(categories));
+            using var classifier = source.LoadClassifier(result, options);
             var k = result.GetValue(topk) ?? Math.Min(5, classifier.Categories.Count);
             if (k > classifier.Categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {classifier.Categories.Count} classes.");

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using TorchVisionModels.Classification;
 using TorchVisionModels.Datasets;
 using TorchVisionModels.Training;
 
@@ -10,9 +9,7 @@ static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = ArchitectureOption.Create();
-        var weights = WeightsOptions.CreateWeights();
-        var categories = WeightsOptions.CreateCategories();
+        var source = new SourceOptions();
         var data = new Option<string>("--data") { Description = "Images to evaluate on: one sub-folder per class", Required = true };
         var batchSize = OptionRules.Positive(new Option<int>("--batch-size") { Description = "Images per forward pass", DefaultValueFactory = _ => 64 });
         var preprocessing = new PreprocessingOptions();
@@ -22,9 +19,9 @@ static class EvaluateCommand
 
         var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
         {
-            model, weights, categories, data, batchSize, workers, json, run.Verbose,
+            data, batchSize, workers, json, run.Verbose,
         };
-        foreach (var option in run.All.Concat(preprocessing.All))
+        foreach (var option in source.All.Concat(run.All).Concat(preprocessing.All))
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
@@ -33,14 +30,14 @@ static class EvaluateCommand
                 throw new DirectoryNotFoundException($"--data {directory} does not exist.");
             var dataset = new ImageFolder(directory);
             var options = run.Read(result, progress: !result.GetValue(json), preset => preprocessing.Apply(result, preset));
-            using var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, options, result.GetValue(categories));
-            var source = classifier.Source!;
-            if (source.Categories.Count != dataset.classes.Count)
-                throw new ArgumentException($"{source.Description} predicts {source.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
+            using var classifier = source.LoadClassifier(result, options);
+            var loaded = classifier.Source!;
+            if (loaded.Categories.Count != dataset.classes.Count)
+                throw new ArgumentException($"{loaded.Description} predicts {loaded.Categories.Count} classes; {directory} has {dataset.classes.Count}.");
             var error = result.InvocationConfiguration.Error;
             if (result.GetValue(run.Verbose))
                 error.WriteLine(run.Ran(result, classifier));
-            if (!source.Categories.SequenceEqual(dataset.classes) && source.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
+            if (!loaded.Categories.SequenceEqual(dataset.classes) && loaded.Categories.Any(c => dataset.class_to_idx.ContainsKey(c)))
                 error.WriteLine($"warning: the model's classes are not {directory}'s class folders in the same order; class i of the model is scored as folder i.");
 
             var preset = classifier.Transforms;
@@ -53,13 +50,13 @@ static class EvaluateCommand
             {
                 JsonOutput.Write(output, new
                 {
-                    weights = source.Description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
+                    weights = loaded.Description, data = directory, images = evaluation.Total.Sum(), top1 = evaluation.Top1, top5 = evaluation.Top5, loss = evaluation.Loss,
                     classes = dataset.classes.Select((c, i) => new { name = c, images = evaluation.Total[i], top1 = Percent(evaluation.Correct[i], evaluation.Total[i]) }),
                 });
                 return 0;
             }
             var width = Math.Max(5, dataset.classes.Max(c => c.Length));
-            output.WriteLine($"{source.Description} on {directory}: {evaluation.Total.Sum()} images");
+            output.WriteLine($"{loaded.Description} on {directory}: {evaluation.Total.Sum()} images");
             output.WriteLine($"top-1 {evaluation.Top1:F2}%  top-5 {evaluation.Top5:F2}%  loss {evaluation.Loss:F4}");
             output.WriteLine();
             output.WriteLine($"{"class".PadRight(width)}  {"images",7}  {"top-1",7}");

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using TorchVisionModels.Classification;
 
 namespace Inference.Commands;
 
@@ -8,9 +7,7 @@ static class ExportCommand
 {
     public static Command Create()
     {
-        var model = ArchitectureOption.Create();
-        var weights = WeightsOptions.CreateWeights();
-        var categories = WeightsOptions.CreateCategories();
+        var source = new SourceOptions();
         var output = new Option<string>("--out") { Description = "The .onnx file to write", Required = true };
         var fold = new Option<bool>("--fold-bn") { Description = "Fold BatchNorm into the convolutions" };
         var dynamicSize = new Option<bool>("--dynamic-size")
@@ -22,14 +19,16 @@ static class ExportCommand
 
         var command = new Command("export", "Export a model to ONNX, with its categories and preprocessing in the file's metadata.")
         {
-            model, weights, categories, output, fold, dynamicSize, opset,
+            output, fold, dynamicSize, opset,
         };
+        foreach (var option in source.All)
+            command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
-            using var source = ModelSource.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, result.GetValue(categories));
+            using var model = source.Load(result);
             var path = result.GetValue(output)!;
-            source.ExportOnnx(path, result.GetValue(fold), result.GetValue(opset), result.GetValue(dynamicSize) ? null : source.Transforms.crop_size);
-            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({source.Architecture}, {source.Description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
+            model.ExportOnnx(path, result.GetValue(fold), result.GetValue(opset), result.GetValue(dynamicSize) ? null : model.Transforms.crop_size);
+            result.InvocationConfiguration.Output.WriteLine($"wrote {path} ({model.Architecture}, {model.Description}, {new FileInfo(path).Length / 1048576.0:F1} MB)");
             return 0;
         }));
         return command;

@@ -4,7 +4,6 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using TorchVisionModels.Classification;
 
 namespace Inference.Commands;
 
@@ -16,9 +15,7 @@ static class ServeCommand
 {
     public static Command Create()
     {
-        var model = ArchitectureOption.Create();
-        var weights = WeightsOptions.CreateWeights();
-        var categories = WeightsOptions.CreateCategories();
+        var source = new SourceOptions();
         var name = new Option<string?>("--name") { Description = "The name clients address the model by (default: the architecture)" };
         var run = new RunOptions();
         var defaults = new ServerOptions();
@@ -49,10 +46,10 @@ static class ServeCommand
 
         var command = new Command("serve", "Serve a model over HTTP: KServe's v2 protocol, POST /predictions/NAME, /metrics; dynamic batching.")
         {
-            model, weights, categories, name, host, port, grpcPort, maxBatch, delay, queue, maxImages, threads, topk, timeout,
+            name, host, port, grpcPort, maxBatch, delay, queue, maxImages, threads, topk, timeout,
             maxRequest, budget, apiKeys, metrics, tlsCertificate, tlsKey,
         };
-        foreach (var option in run.All)
+        foreach (var option in source.All.Concat(run.All))
             command.Options.Add(option);
         command.Validators.Add(r =>
         {
@@ -64,7 +61,7 @@ static class ServeCommand
             if (result.GetValue(threads) is > 0 and var t)
                 TorchSharp.torch.set_num_threads(t);
             var classifierOptions = run.Read(result, progress: true, preset => preset) with { Threads = result.GetValue(threads) };
-            var classifier = ImageClassifier.Load(ArchitectureOption.Given(result, model), result.GetValue(weights)!, classifierOptions, result.GetValue(categories));
+            var classifier = source.LoadClassifier(result, classifierOptions);
             var options = new ServerOptions
             {
                 Host = result.GetValue(host)!,

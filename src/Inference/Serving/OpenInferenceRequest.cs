@@ -50,32 +50,27 @@ sealed class OpenInferenceRequest
             var reader = new Utf8JsonReader(json.Span);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
                 throw new BadRequestException("The request body must be a JSON object with \"inputs\".");
-            var seen = new HashSet<string>();
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            var seen = Properties(ref reader, "", (ref Utf8JsonReader value, string name) =>
             {
-                var name = reader.GetString()!;
-                reader.Read();
-                if (!seen.Add(name))
-                    throw new BadRequestException($"\"{name}\" appears twice in the request.");
                 switch (name)
                 {
                     case "id":
-                        request.Id = String(ref reader, "id");
+                        request.Id = String(ref value, "id");
                         break;
                     case "parameters":
-                        request.TopK = Parameters(ref reader, "parameters");
+                        request.TopK = Parameters(ref value, "parameters");
                         break;
                     case "outputs":
-                        request.Outputs = OutputNames(ref reader);
+                        request.Outputs = OutputNames(ref value);
                         break;
                     case "inputs":
-                        request.Inputs(ref reader, json);
+                        request.Inputs(ref value, json);
                         break;
                     default:
-                        reader.Skip();
+                        value.Skip();
                         break;
                 }
-            }
+            });
             if (reader.Read())
                 throw new BadRequestException("The request body has more after its JSON object.");
             if (!seen.Contains("inputs"))
@@ -88,43 +83,59 @@ sealed class OpenInferenceRequest
         }
     }
 
-    const string InputsMessage = "inputs must be an array of one input, 'input' (FP32) or 'image' (BYTES).";
+    delegate void PropertyReader(ref Utf8JsonReader value, string name);
 
-    void Inputs(ref Utf8JsonReader reader, ReadOnlyMemory<byte> json)
+    /// <summary>
+    /// Reads the object the reader is on, property by property: <paramref name="read"/> gets each value, and a name
+    /// given twice is refused, naming <paramref name="where"/> (the object's path; empty for the request), as a
+    /// duplicate key is everywhere in a request. Returns the names.
+    /// </summary>
+    static HashSet<string> Properties(ref Utf8JsonReader reader, string where, PropertyReader read)
     {
-        if (reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-            throw new BadRequestException(InputsMessage);
         var seen = new HashSet<string>();
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             var name = reader.GetString()!;
             reader.Read();
             if (!seen.Add(name))
-                throw new BadRequestException($"inputs[0].{name} appears twice.");
+                throw new BadRequestException(where.Length == 0 ? $"\"{name}\" appears twice in the request." : $"{where}.{name} appears twice.");
+            read(ref reader, name);
+        }
+        return seen;
+    }
+
+    const string InputsMessage = "inputs must be an array of one input, 'input' (FP32) or 'image' (BYTES).";
+
+    void Inputs(ref Utf8JsonReader reader, ReadOnlyMemory<byte> json)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray || !reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            throw new BadRequestException(InputsMessage);
+        Properties(ref reader, "inputs[0]", (ref Utf8JsonReader value, string name) =>
+        {
             switch (name)
             {
                 case "name":
-                    InputName = String(ref reader, "inputs[0].name");
+                    InputName = String(ref value, "inputs[0].name");
                     break;
                 case "datatype":
-                    Datatype = String(ref reader, "inputs[0].datatype");
+                    Datatype = String(ref value, "inputs[0].datatype");
                     break;
                 case "shape":
-                    Shape = WholeNumbers(ref reader, "inputs[0].shape");
+                    Shape = WholeNumbers(ref value, "inputs[0].shape");
                     break;
                 case "data":
-                    var start = (int)reader.TokenStartIndex;
-                    CountData(ref reader);
-                    Data = json[start..(int)reader.BytesConsumed];
+                    var start = (int)value.TokenStartIndex;
+                    CountData(ref value);
+                    Data = json[start..(int)value.BytesConsumed];
                     break;
                 case "parameters":
-                    _ = Parameters(ref reader, "inputs[0].parameters");
+                    _ = Parameters(ref value, "inputs[0].parameters");
                     break;
                 default:
-                    reader.Skip();
+                    value.Skip();
                     break;
             }
-        }
+        });
         if (!reader.Read() || reader.TokenType != JsonTokenType.EndArray)
             throw new BadRequestException(InputsMessage);
         if (Shape is null)
@@ -168,17 +179,15 @@ sealed class OpenInferenceRequest
             if (reader.TokenType != JsonTokenType.StartObject)
                 throw new BadRequestException($"{field} must be an object with a \"name\".");
             string? name = null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            Properties(ref reader, field, (ref Utf8JsonReader value, string property) =>
             {
-                var property = reader.GetString();
-                reader.Read();
                 if (property == "name")
-                    name = String(ref reader, $"{field}.name");
+                    name = String(ref value, $"{field}.name");
                 else if (property == "parameters")
-                    _ = Parameters(ref reader, $"{field}.parameters");
+                    _ = Parameters(ref value, $"{field}.parameters");
                 else
-                    reader.Skip();
-            }
+                    value.Skip();
+            });
             names.Add(name ?? throw new BadRequestException($"{field}.name is missing."));
         }
         return names;
@@ -190,16 +199,14 @@ sealed class OpenInferenceRequest
         if (reader.TokenType != JsonTokenType.StartObject)
             throw new BadRequestException($"{field} must be an object.");
         int? topK = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        Properties(ref reader, field, (ref Utf8JsonReader value, string name) =>
         {
-            var name = reader.GetString();
-            reader.Read();
             if (name == "top_k")
-                topK = reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var k) ? k
+                topK = value.TokenType == JsonTokenType.Number && value.TryGetInt32(out var k) ? k
                     : throw new BadRequestException($"{field}.top_k must be a whole number.");
             else
-                reader.Skip();
-        }
+                value.Skip();
+        });
         return topK;
     }
 

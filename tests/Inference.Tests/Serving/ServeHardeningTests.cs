@@ -53,6 +53,8 @@ public sealed class ServeHardeningTests : IAsyncLifetime
         { Input("[1,3,224,224]", "[0]", rest: ",\"id\":5"), "id must be a string." },
         { Input("[1,3,224,224]", "[0]", name: "5"), "inputs[0].name must be a string." },
         { Input("[1,3,224,224]", "[0]", rest: ",\"inputs\":[]"), "\"inputs\" appears twice in the request." },
+        { Input("[1,3,224,224]", "[0]", rest: ",\"parameters\":{\"top_k\":1,\"top_k\":2}"), "parameters.top_k appears twice." },
+        { Input("[1,3,224,224]", "[0]", rest: ",\"outputs\":[{\"name\":\"logits\",\"name\":\"probabilities\"}]"), "outputs[0].name appears twice." },
         { "{\"inputs\":[{\"name\":\"input\"},{\"name\":\"input\"}]}", "inputs must be an array of one input, 'input' (FP32) or 'image' (BYTES)." },
         { "{\"inputs\":[{\"name\":\"input\",\"datatype\":\"FP32\",\"data\":[0]}]}", "inputs[0].shape is missing." },
         { Input("[1,3,224,224]", Image("1e39")), "inputs[0].data[0] is 1e39, not a finite float32." },
