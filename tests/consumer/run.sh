@@ -13,8 +13,14 @@ cleanup() {
 trap cleanup EXIT
 
 dotnet pack "$root/src/TorchVisionModels" -c Release -o "$work/feed" -p:Version="$version" --nologo -v quiet
-unzip -p "$work/feed/TorchVisionModels.$version.nupkg" TorchVisionModels.nuspec | grep -q '<license type="expression">BSD-3-Clause</license>' \
-    || { echo "consumer: the package's nuspec has no BSD-3-Clause licence expression" >&2; exit 1; }
+# What the gallery shows and a debugger needs: licence, readme, release notes, tags, the commit, symbols.
+nuspec=$(unzip -p "$work/feed/TorchVisionModels.$version.nupkg" TorchVisionModels.nuspec)
+for expected in '<license type="expression">BSD-3-Clause</license>' '<readme>README.md</readme>' '<releaseNotes># Changelog' \
+    '<tags>torchvision resnet' '<repository type="git" commit="'; do
+    grep -qF "$expected" <<<"$nuspec" || { echo "consumer: the package's nuspec lacks $expected" >&2; exit 1; }
+done
+unzip -l "$work/feed/TorchVisionModels.$version.nupkg" | grep -q ' README.md$' || { echo "consumer: the package has no README.md" >&2; exit 1; }
+[ -s "$work/feed/TorchVisionModels.$version.snupkg" ] || { echo "consumer: no symbols package (.snupkg) was packed" >&2; exit 1; }
 mkdir "$work/app"
 cp "$root/tests/consumer/Consumer.csproj" "$root/tests/consumer/Program.cs" "$work/app/"
 cat > "$work/app/nuget.config" <<CONFIG
