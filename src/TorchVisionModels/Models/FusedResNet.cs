@@ -69,7 +69,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
                 return new Conv(OwnWeight(conv.weight!), Own(conv.bias), conv.stride, conv.padding!, conv.dilation, conv.groups,
                     perGroup with { Weight = Own(perGroup.Weight), Bias = Own(perGroup.Bias) });
             default:
-                throw new NotSupportedException($"{pair.NormName}'s evaluation has no fast-path form.");
+                throw new System.Diagnostics.UnreachableException("A NormEvaluation is PerChannel or PerGroup.");
         }
     }
 

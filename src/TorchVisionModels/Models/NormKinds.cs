@@ -15,21 +15,18 @@ public static class NormKinds
     static IReadOnlyList<NormKind> kinds =
     [
         new("bn", "BatchNorm2d with running statistics", c => new BatchNorm2dWithLiveScalars(c),
-            m => m is BatchNorm { running_mean: not null, running_var: not null },
-            m => m is BatchNorm bn
-                ? new NormEvaluation.PerChannel(bn.weight?.detach() ?? ones_like(bn.running_mean!), bn.bias?.detach() ?? zeros_like(bn.running_mean!),
-                    bn.running_mean!, bn.running_var!, bn.eps)
-                : throw new ArgumentException("not a BatchNorm")),
-        new("frozen-bn", "FrozenBatchNorm2d", c => new FrozenBatchNorm2d(c),
-            m => m is FrozenBatchNorm2d,
-            m => new NormEvaluation.PerChannel(m.get_buffer("weight")!, m.get_buffer("bias")!, m.get_buffer("running_mean")!, m.get_buffer("running_var")!,
-                ((FrozenBatchNorm2d)m).eps)),
-        new("gn", "GroupNorm of 32 groups", c => nn.GroupNorm(32, c),
-            m => m is GroupNorm { num_groups: 32 },
-            m => m is GroupNorm gn
-                ? new NormEvaluation.PerGroup(gn.num_groups, gn.weight?.detach(), gn.bias?.detach(), gn.eps)
-                : throw new ArgumentException("not a GroupNorm")),
+            m => m is BatchNorm { running_mean: not null, running_var: not null }, m => OfBatchNorm((BatchNorm)m)),
+        new("frozen-bn", "FrozenBatchNorm2d", c => new FrozenBatchNorm2d(c), m => m is FrozenBatchNorm2d, m => OfFrozenBatchNorm((FrozenBatchNorm2d)m)),
+        new("gn", "GroupNorm of 32 groups", c => nn.GroupNorm(32, c), m => m is GroupNorm { num_groups: 32 }, m => OfGroupNorm((GroupNorm)m)),
     ];
+
+    static NormEvaluation.PerChannel OfBatchNorm(BatchNorm bn) => new(
+        bn.weight?.detach() ?? ones_like(bn.running_mean!), bn.bias?.detach() ?? zeros_like(bn.running_mean!), bn.running_mean!, bn.running_var!, bn.eps);
+
+    static NormEvaluation.PerChannel OfFrozenBatchNorm(FrozenBatchNorm2d frozen) => new(
+        frozen.get_buffer("weight")!, frozen.get_buffer("bias")!, frozen.get_buffer("running_mean")!, frozen.get_buffer("running_var")!, frozen.eps);
+
+    static NormEvaluation.PerGroup OfGroupNorm(GroupNorm gn) => new(gn.num_groups, gn.weight?.detach(), gn.bias?.detach(), gn.eps);
 
     /// <summary>Every kind, the built-in ones first, in the order help texts list them.</summary>
     public static IReadOnlyList<NormKind> All => kinds;

@@ -82,7 +82,7 @@ public static class OnnxExporter
                          Initializer($"{normName}.running_mean", perChannel.Mean), Initializer($"{normName}.running_var", perChannel.Variance)],
                         normName, Float("epsilon", (float)perChannel.Eps));
                 default:
-                    throw new NotSupportedException($"{normName}'s evaluation has no ONNX form.");
+                    throw new System.Diagnostics.UnreachableException("A NormEvaluation is PerChannel or PerGroup.");
             }
         }
 
