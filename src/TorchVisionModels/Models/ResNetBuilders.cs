@@ -5,7 +5,10 @@ namespace TorchVisionModels;
 /// <summary>The torchvision namespace, for code that reads like Python: <c>torchvision.models.resnet50()</c>.</summary>
 public static partial class torchvision
 {
-    /// <summary>torchvision.models: the ResNet family's builders.</summary>
+    /// <summary>
+    /// torchvision.models: the ResNet family's builders. Each takes torchvision's arguments, and also 0.14's legacy
+    /// <c>pretrained: true</c>, which means IMAGENET1K_V1 (deprecated there since 0.13: <c>weights:</c> chooses).
+    /// </summary>
     public static partial class models
     {
         /// <summary>ResNet-18 from "Deep Residual Learning for Image Recognition" (https://arxiv.org/abs/1512.03385).</summary>
