@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TorchVisionModels.Classification;
+using TorchVisionModels.Datasets;
 
 namespace Inference.Commands;
 
@@ -18,39 +19,76 @@ static class ClassifyCommand
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of tables" };
         var exif = new Option<bool>("--exif-orientation") { Description = "Rotate images as their EXIF orientation says (PIL does not)" };
         var run = new RunOptions();
-        var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.OneOrMore };
+        var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.ZeroOrMore };
+        var filesFrom = new Option<string?>("--files-from") { Description = "Also classify the paths listed in this file, one per line (-: standard input), read as they are needed" };
+        var shard = new Option<string?>("--shard") { Description = "Classify only part K of N (K/N, K from 0): a stable split by each file's path relative to its folder argument" };
+        var resultsPath = new Option<string?>("--output")
+        {
+            Description = "Write JSON Lines here, one line per image as it finishes, instead of printing; run again with the same file to resume where it stopped",
+        };
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
-            topk, batchSize, json, run.Verbose, exif, images,
+            topk, batchSize, json, run.Verbose, exif, filesFrom, shard, resultsPath, images,
         };
+        command.Validators.Add(r =>
+        {
+            if (r.GetValue(images) is not { Length: > 0 } && r.GetValue(filesFrom) is null)
+                r.AddError("give images or folders to classify (IMAGE_OR_DIR), or --files-from LIST");
+            if (r.GetValue(resultsPath) is not null && r.GetValue(json))
+                r.AddError("--output writes JSON Lines; --json prints one document: give one of them");
+        });
         foreach (var option in source.All.Concat(run.All).Concat(preprocessing.All))
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var output = result.InvocationConfiguration.Output;
+            var error = result.InvocationConfiguration.Error;
             var asJson = result.GetValue(json);
-            // Walked before the model loads: a folder without images is said at once.
-            var files = ImageInputs.Expand(result.GetValue(images)!, warning => result.InvocationConfiguration.Error.WriteLine($"warning: {warning}")).ToList();
-            var options = run.Read(result, progress: !asJson, preset => preprocessing.Apply(result, preset));
+            var part = result.GetValue(shard) is { } spec ? Shard.Parse(spec) : Shard.All;
+            var paths = result.GetValue(images)!.AsEnumerable();
+            if (result.GetValue(filesFrom) is { } list)
+                paths = paths.Concat(ImageInputs.Listed(list, Console.In));
+            var files = ImageInputs.Expand(paths, warning => error.WriteLine($"warning: {warning}"), part);
+            var resultsFile = result.GetValue(resultsPath);
+            // Without --output, walked before the model loads: a folder without images is said at once. With it, a
+            // list of any length streams.
+            if (resultsFile is null)
+                files = files.ToList();
+            var options = run.Read(result, progress: !asJson && resultsFile is null, preset => preprocessing.Apply(result, preset));
             using var classifier = source.LoadClassifier(result, options);
             var k = result.GetValue(topk) ?? Math.Min(5, classifier.Categories.Count);
             if (k > classifier.Categories.Count)
                 throw new ArgumentException($"--topk {k} is more than the model's {classifier.Categories.Count} classes.");
-            var error = result.InvocationConfiguration.Error;
             if (result.GetValue(run.Verbose))
                 error.WriteLine(run.Ran(result, classifier));
 
-            var failures = new List<ClassificationResult>();
-            var results = classifier.Classify(files, k, result.GetValue(batchSize), result.GetValue(exif))
-                .Select(r => { if (r.Error is not null) failures.Add(r); return r; });
-            if (asJson)
+            // With --output, the images it records already are skipped: a killed run resumes.
+            using var recorded = resultsFile is null ? null : ResultsFile.Open(resultsFile, ResultsFile.Run.Of(classifier.Source!, k, result.GetValue(exif)));
+            var pending = recorded is null ? files : files.Where(f => !recorded.Records(f));
+            var (failed, internalError) = (0, false);
+            var results = classifier.Classify(pending, k, result.GetValue(batchSize), result.GetValue(exif)).Select(r =>
+            {
+                failed += r.Error is null ? 0 : 1;
+                internalError |= r.InternalError;
+                return r;
+            });
+            if (recorded is not null)
+            {
+                var written = 0;
+                foreach (var r in results)
+                {
+                    recorded.Write(r);
+                    written++;
+                }
+                output.WriteLine($"{written} images classified into {resultsFile} ({recorded.Recorded} recorded there before, {failed} failed)");
+            }
+            else if (asJson)
                 WriteJson(output, classifier.Source!.Architecture, classifier.Source.Description, classifier.Device.ToString(),
                     run.Describe(result, classifier.Backend!), results);
             else
                 WriteTables(output, error, results);
-            return failures.Any(f => f.InternalError) ? ExitCodes.InternalError
-                : failures.Count > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Success;
+            return internalError ? ExitCodes.InternalError : failed > 0 ? ExitCodes.SomeInputsFailed : ExitCodes.Success;
         }));
         return command;
     }

@@ -25,6 +25,8 @@ static class OptionNames
         [nameof(FineTuningOptions.ResizeSize)] = "--resize-size",
         [nameof(FineTuningOptions.MinScale)] = "--min-scale",
         [nameof(FineTuningOptions.Resume)] = "--resume",
+        [nameof(TorchVisionModels.Datasets.Shard)] = "--shard",
+        [ResultsFile.OptionName] = "--output",
     };
 
     /// <summary>The refusal, said with the command line's names: <c>--dtype float16: ...; use --backend torch.</c></summary>

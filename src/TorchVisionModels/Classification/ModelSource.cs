@@ -145,8 +145,8 @@ public sealed class ModelSource : IDisposable
         });
     }
 
-    /// <summary>The card when there is one; otherwise what identifies the model without building it (which the export cache spares).</summary>
-    internal string Identity => card?.ToJson() ?? JsonSerializer.Serialize(new { Architecture, Description, Categories, Transforms = ModelCard.Preprocessing.Of(Transforms) });
+    /// <summary>What identifies the model, as JSON, without building it: its card when it has one, else its architecture, weights, categories and preset.</summary>
+    public string Identity => card?.ToJson() ?? JsonSerializer.Serialize(new { Architecture, Description, Categories, Transforms = ModelCard.Preprocessing.Of(Transforms) });
 
     /// <summary>
     /// The network, handed to a caller that will own it: this object no longer disposes it.

@@ -1,0 +1,128 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace TorchVisionModels.Classification;
+
+/// <summary>
+/// Classification results as JSON Lines, one line per image written and flushed as it finishes, so a run of any length
+/// holds no results in memory and a killed run resumes: opening the file again skips every image it records, and a
+/// torn last line (the kill came mid-write) is cut off and its image done again. The first line says which run wrote
+/// the file; a run of another model or other options does not resume it.
+/// </summary>
+public sealed class ResultsFile : IDisposable
+{
+    /// <summary>What the first line's <c>format</c> field holds.</summary>
+    public const string FormatName = "torchvision-resnet-results/1";
+
+    /// <summary>The option an <see cref="OptionException"/> of <see cref="Open"/> names: the results file's.</summary>
+    public const string OptionName = "Output";
+
+    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    /// <summary>Which run writes a file: what must be the same for its results to be resumed.</summary>
+    /// <param name="Architecture">The model's architecture, for people.</param>
+    /// <param name="Weights">Where its weights came from, for people.</param>
+    /// <param name="ModelSha256">The SHA-256 of what identifies the model (<see cref="ModelSource.Identity"/>): card, classes, preprocessing, weights file.</param>
+    /// <param name="TopK">Classes recorded per image.</param>
+    /// <param name="ExifOrientation">Whether images were turned as their EXIF orientation says.</param>
+    public sealed record Run(string Architecture, string Weights, string ModelSha256, int TopK, bool ExifOrientation)
+    {
+        /// <summary>The format's name and version.</summary>
+        public string Format { get; init; } = FormatName;
+
+        /// <summary>The run of <paramref name="model"/>, recording <paramref name="topK"/> classes per image.</summary>
+        public static Run Of(ModelSource model, int topK, bool exifOrientation)
+            => new(model.Architecture, model.Description, Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(model.Identity))), topK, exifOrientation);
+    }
+
+    readonly FileStream stream;
+    // 64-bit hashes of the recorded paths: a million of them take megabytes, not the paths' hundreds.
+    readonly HashSet<ulong> recorded = [];
+
+    ResultsFile(FileStream stream) => this.stream = stream;
+
+    /// <summary>How many images the file recorded when it was opened.</summary>
+    public int Recorded => recorded.Count;
+
+    /// <summary>Opens <paramref name="path"/> for <paramref name="run"/>: a new file, or one it wrote before, to resume.</summary>
+    /// <exception cref="OptionException">The file was written by another run, or is not a results file; nothing in it is changed.</exception>
+    public static ResultsFile Open(string path, Run run)
+    {
+        var stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read);
+        var file = new ResultsFile(stream);
+        try
+        {
+            if (stream.Length == 0)
+                file.WriteLine(JsonSerializer.Serialize(run, Json));
+            else
+                file.Resume(path, run);
+            return file;
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    void Resume(string path, Run run)
+    {
+        using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+        var first = reader.ReadLine();
+        Run? written = null;
+        try
+        {
+            written = first is null ? null : JsonSerializer.Deserialize<Run>(first, Json);
+        }
+        catch (JsonException)
+        {
+        }
+        if (written is null || written.Format != FormatName)
+            throw new OptionException(OptionName, path, $"is not a results file ({FormatName}); give another file, or delete it");
+        if (written != run)
+            throw new OptionException(OptionName, path, $"holds the results of another run ({Difference(written, run)}); give another file, or delete it to start again");
+
+        // Complete lines end in a newline; what follows the last one is a line torn by a kill, cut off here.
+        stream.Position = 0;
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        var end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
+        foreach (var line in Encoding.UTF8.GetString(bytes, 0, end).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+            recorded.Add(Hash(JsonDocument.Parse(line).RootElement.GetProperty("file").GetString()!));
+        stream.SetLength(end);
+        stream.Position = end;
+    }
+
+    static string Difference(Run written, Run run)
+        => written.TopK != run.TopK ? $"topk {written.TopK}, not {run.TopK}"
+            : written.ExifOrientation != run.ExifOrientation ? $"EXIF orientation {(written.ExifOrientation ? "on" : "off")}"
+            : $"{written.Architecture} from {written.Weights}, or with another preprocessing";
+
+    /// <summary>Whether the file already records <paramref name="file"/>.</summary>
+    public bool Records(string file) => recorded.Contains(Hash(file));
+
+    /// <summary>Appends <paramref name="result"/> as one line and flushes it to disk.</summary>
+    public void Write(ClassificationResult result)
+        => WriteLine(result.Error is null
+            ? JsonSerializer.Serialize(new { file = result.File, top = result.Top!.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) })
+            : JsonSerializer.Serialize(new { file = result.File, error = result.Error }));
+
+    void WriteLine(string json)
+    {
+        // Flushed to the operating system, which keeps it through a kill of this process.
+        stream.Write(Encoding.UTF8.GetBytes(json + "\n"));
+        stream.Flush();
+    }
+
+    static ulong Hash(string file)
+    {
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(file), hash);
+        return BinaryPrimitives.ReadUInt64BigEndian(hash);
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => stream.Dispose();
+}

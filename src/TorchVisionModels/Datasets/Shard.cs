@@ -1,0 +1,37 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace TorchVisionModels.Datasets;
+
+/// <summary>
+/// One of <see cref="Count"/> parts of an input list, chosen by a hash of each path relative to its input root, so the
+/// same file always lands in the same part whichever machine lists it, and parts 0..Count-1 cover the list exactly once.
+/// </summary>
+/// <param name="Index">This part, from 0.</param>
+/// <param name="Count">How many parts.</param>
+public sealed record Shard(int Index, int Count)
+{
+    /// <summary>The whole list.</summary>
+    public static readonly Shard All = new(0, 1);
+
+    /// <summary>Parses <c>K/N</c>: part K of N, 0 &lt;= K &lt; N.</summary>
+    /// <exception cref="OptionException">It is not that.</exception>
+    public static Shard Parse(string text)
+    {
+        var parts = text.Split('/');
+        if (parts.Length == 2 && int.TryParse(parts[0], out var index) && int.TryParse(parts[1], out var count) && count >= 1 && index >= 0 && index < count)
+            return new(index, count);
+        throw new OptionException(nameof(Shard), text, "must be K/N with N at least 1 and K from 0 to N-1");
+    }
+
+    /// <summary>Whether the file at <paramref name="relativePath"/> (relative to its input root, '/'-separated) is in this part.</summary>
+    public bool Contains(string relativePath)
+    {
+        if (Count == 1)
+            return true;
+        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(Encoding.UTF8.GetBytes(relativePath), hash);
+        return (int)(BinaryPrimitives.ReadUInt64BigEndian(hash) % (ulong)Count) == Index;
+    }
+}
