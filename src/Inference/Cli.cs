@@ -25,6 +25,7 @@ public static class Cli
         ExportCommand.Create(),
         FinetuneCommand.Create(),
         InfoCommand.Create(),
+        MergeCommand.Create(),
         ServeCommand.Create(),
     };
 }

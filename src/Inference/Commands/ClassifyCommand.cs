@@ -22,6 +22,10 @@ static class ClassifyCommand
         var images = new Argument<string[]>("IMAGE_OR_DIR") { Description = "Image files, or folders to walk", Arity = ArgumentArity.ZeroOrMore };
         var filesFrom = new Option<string?>("--files-from") { Description = "Also classify the paths listed in this file, one per line (-: standard input), read as they are needed" };
         var shard = new Option<string?>("--shard") { Description = "Classify only part K of N (K/N, K from 0): a stable split by each file's path relative to its folder argument" };
+        var shards = OptionRules.Positive(new Option<int?>("--shards")
+        {
+            Description = "Classify part JOB_COMPLETION_INDEX of N, as each pod of a Kubernetes Indexed Job of N completions (deploy/batch-job.yaml)",
+        });
         var resultsPath = new Option<string?>("--output")
         {
             Description = "Write JSON Lines here, one line per image as it finishes, instead of printing; run again with the same file to resume where it stopped",
@@ -29,12 +33,14 @@ static class ClassifyCommand
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
-            topk, batchSize, json, run.Verbose, exif, filesFrom, shard, resultsPath, images,
+            topk, batchSize, json, run.Verbose, exif, filesFrom, shard, shards, resultsPath, images,
         };
         command.Validators.Add(r =>
         {
             if (r.GetValue(images) is not { Length: > 0 } && r.GetValue(filesFrom) is null)
                 r.AddError("give images or folders to classify (IMAGE_OR_DIR), or --files-from LIST");
+            if (r.GetValue(shard) is not null && r.GetValue(shards) is not null)
+                r.AddError("--shard K/N names the part, --shards N takes it from JOB_COMPLETION_INDEX: give one of them");
             if (r.GetValue(resultsPath) is not null && r.GetValue(json))
                 r.AddError("--output writes JSON Lines; --json prints one document: give one of them");
         });
@@ -45,7 +51,9 @@ static class ClassifyCommand
             var output = result.InvocationConfiguration.Output;
             var error = result.InvocationConfiguration.Error;
             var asJson = result.GetValue(json);
-            var part = result.GetValue(shard) is { } spec ? Shard.Parse(spec) : Shard.All;
+            var part = result.GetValue(shard) is { } spec ? Shard.Parse(spec)
+                : result.GetValue(shards) is { } count ? Shard.OfIndexedJob(count, Environment.GetEnvironmentVariable("JOB_COMPLETION_INDEX"))
+                : Shard.All;
             var paths = result.GetValue(images)!.AsEnumerable();
             if (result.GetValue(filesFrom) is { } list)
                 paths = paths.Concat(ImageInputs.Listed(list, Console.In));

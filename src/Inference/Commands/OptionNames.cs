@@ -26,6 +26,7 @@ static class OptionNames
         [nameof(FineTuningOptions.MinScale)] = "--min-scale",
         [nameof(FineTuningOptions.Resume)] = "--resume",
         [nameof(TorchVisionModels.Datasets.Shard)] = "--shard",
+        [TorchVisionModels.Datasets.Shard.IndexedJobOption] = "--shards",
         [ResultsFile.OptionName] = "--output",
     };
 

@@ -19,7 +19,7 @@ public sealed class ResultsFile : IDisposable
     /// <summary>The option an <see cref="OptionException"/> of <see cref="Open"/> names: the results file's.</summary>
     public const string OptionName = "Output";
 
-    static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    internal static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>Which run writes a file: what must be the same for its results to be resumed.</summary>
     /// <param name="Architecture">The model's architecture, for people.</param>
@@ -70,17 +70,7 @@ public sealed class ResultsFile : IDisposable
     void Resume(string path, Run run)
     {
         using var reader = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
-        var first = reader.ReadLine();
-        Run? written = null;
-        try
-        {
-            written = first is null ? null : JsonSerializer.Deserialize<Run>(first, Json);
-        }
-        catch (JsonException)
-        {
-        }
-        if (written is null || written.Format != FormatName)
-            throw new OptionException(OptionName, path, $"is not a results file ({FormatName}); give another file, or delete it");
+        var written = Header(reader.ReadLine(), path);
         if (written != run)
             throw new OptionException(OptionName, path, $"holds the results of another run ({Difference(written, run)}); give another file, or delete it to start again");
 
@@ -90,10 +80,29 @@ public sealed class ResultsFile : IDisposable
         stream.ReadExactly(bytes);
         var end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
         foreach (var line in Encoding.UTF8.GetString(bytes, 0, end).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
-            recorded.Add(Hash(JsonDocument.Parse(line).RootElement.GetProperty("file").GetString()!));
+            recorded.Add(Hash(FileOf(line)));
         stream.SetLength(end);
         stream.Position = end;
     }
+
+    /// <summary>The run that <paramref name="line"/>, the first of <paramref name="path"/>, names.</summary>
+    /// <exception cref="OptionException">It names none: the file is not a results file.</exception>
+    public static Run Header(string? line, string path)
+    {
+        Run? run = null;
+        try
+        {
+            run = line is null ? null : JsonSerializer.Deserialize<Run>(line, Json);
+        }
+        catch (JsonException)
+        {
+        }
+        return run is { Format: FormatName } ? run
+            : throw new OptionException(OptionName, path, $"is not a results file ({FormatName}); give another file, or delete it");
+    }
+
+    /// <summary>The file a result line is about.</summary>
+    public static string FileOf(string line) => JsonDocument.Parse(line).RootElement.GetProperty("file").GetString()!;
 
     static string Difference(Run written, Run run)
         => written.TopK != run.TopK ? $"topk {written.TopK}, not {run.TopK}"
@@ -116,7 +125,8 @@ public sealed class ResultsFile : IDisposable
         stream.Flush();
     }
 
-    static ulong Hash(string file)
+    /// <summary>A 64-bit hash of a path: what the file keeps of each recorded image.</summary>
+    public static ulong Hash(string file)
     {
         Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
         SHA256.HashData(Encoding.UTF8.GetBytes(file), hash);

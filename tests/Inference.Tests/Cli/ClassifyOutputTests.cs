@@ -133,6 +133,72 @@ public class ClassifyOutputTests : IDisposable
         Assert.Equal($"{{\"file\":\"{PathOf("missing.png")}\",\"error\":\"{PathOf("missing.png")} does not exist.\"}}", lines[3]);
     }
 
+    [Fact]
+    public void AnIndexedJobsPodTakesItsPartFromJobCompletionIndex()
+    {
+        var images = Images(6);
+        var expected = Classify(PathOf("shard.jsonl"), images, "--shard", "1/3").Skip(1);
+        ChildProcess.Run(ClassifyAsPod, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "1" }, PathOf("pod.jsonl"), images);
+        Assert.Equal(expected, File.ReadAllLines(PathOf("pod.jsonl")).Skip(1));
+    }
+
+    static void ClassifyAsPod(string[] arguments) => Classify(arguments[0], arguments[1], "--shards", "3");
+
+    [Fact]
+    public void WithoutJobCompletionIndexShardsIsRefused()
+        => ChildProcess.Run(ShardsWithoutIndex, new Dictionary<string, string> { ["JOB_COMPLETION_INDEX"] = "" });
+
+    static void ShardsWithoutIndex(string[] _)
+    {
+        Environment.SetEnvironmentVariable("JOB_COMPLETION_INDEX", null);
+        var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--shards", "3", Fixtures.Samples);
+        Assert.Equal(2, exitCode);
+        Assert.Equal("error: --shards 3: JOB_COMPLETION_INDEX is not set: run as a Kubernetes Indexed Job, or give one part as K/N.", error.Trim());
+    }
+
+    [Fact]
+    public void MergeWritesEachImageOnceAndNamesAGapAndADuplicate()
+    {
+        var images = Images(9);
+        var whole = Classify(PathOf("whole.jsonl"), images);
+        var parts = Enumerable.Range(0, 3).Select(k => PathOf($"part{k}.jsonl")).ToArray();
+        for (var k = 0; k < 3; k++)
+            Classify(parts[k], images, "--shard", $"{k}/3");
+
+        var (exitCode, output, error) = CliRunner.Run(["merge", .. parts, "--out", PathOf("merged.jsonl"), "--csv", PathOf("merged.csv"), "--inputs", images]);
+        Assert.True(exitCode == 0, error);
+        Assert.Equal($"9 images from 3 shards merged into {PathOf("merged.jsonl")}", output.Trim());
+        var merged = File.ReadAllLines(PathOf("merged.jsonl"));
+        Assert.Equal(whole[0], merged[0]);
+        Assert.Equal(whole.Skip(1).Order(StringComparer.Ordinal), merged.Skip(1).Order(StringComparer.Ordinal));
+        var table = File.ReadAllLines(PathOf("merged.csv"));
+        Assert.Equal("file,rank,label,index,probability,error", table[0]);
+        Assert.Equal(1 + 9 * 5, table.Length);
+
+        // A shard that lost its last image, and one image recorded by two shards.
+        var lines = File.ReadAllLines(parts[0]).ToList();
+        var lost = FileOf(lines[^1]);
+        File.WriteAllLines(parts[0], lines[..^1]);
+        var twice = File.ReadAllLines(parts[1])[1];
+        File.AppendAllLines(parts[2], [twice]);
+        (exitCode, _, error) = CliRunner.Run(["merge", .. parts, "--out", PathOf("merged.jsonl"), "--inputs", images]);
+        Assert.Equal(1, exitCode);
+        Assert.Equal([$"error: 1 inputs have no result: {lost}", $"error: 1 inputs were classified more than once (kept once): {FileOf(twice)}"],
+            error.Trim().Split(Environment.NewLine));
+    }
+
+    [Fact]
+    public void MergeRefusesShardsOfAnotherRun()
+    {
+        var images = Images(2);
+        Classify(PathOf("a.jsonl"), images);
+        Classify(PathOf("b.jsonl"), images, "--topk", "3");
+        var (exitCode, _, error) = CliRunner.Run("merge", PathOf("a.jsonl"), PathOf("b.jsonl"), "--out", PathOf("merged.jsonl"));
+        Assert.Equal(2, exitCode);
+        Assert.Equal($"error: --output {PathOf("b.jsonl")}: comes from another run than {PathOf("a.jsonl")}: merge the shards of one run.", error.Trim());
+        Assert.False(File.Exists(PathOf("merged.jsonl")));
+    }
+
     [Theory]
     [InlineData("3/2")]
     [InlineData("1")]
