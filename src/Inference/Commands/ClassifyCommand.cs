@@ -128,9 +128,7 @@ static class ClassifyCommand
             weights,
             device,
             backend,
-            results = all.Select(r => r.Error is null
-                ? (object)new { file = r.File, top = r.Top!.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) }
-                : new { file = r.File, error = r.Error }),
+            results = all.Select(ResultsFile.Record),
         };
         JsonOutput.Write(output, document);
     }

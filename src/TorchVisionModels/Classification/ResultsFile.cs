@@ -1,7 +1,7 @@
-using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using TorchVisionModels.Datasets;
 
 namespace TorchVisionModels.Classification;
 
@@ -38,7 +38,7 @@ public sealed class ResultsFile : IDisposable
     }
 
     readonly FileStream stream;
-    // 64-bit hashes of the recorded paths: a million of them take megabytes, not the paths' hundreds.
+    // 64-bit hashes of the recorded paths (PathHash): a million of them take megabytes, not the paths' hundreds.
     readonly HashSet<ulong> recorded = [];
 
     ResultsFile(FileStream stream) => this.stream = stream;
@@ -74,14 +74,18 @@ public sealed class ResultsFile : IDisposable
         if (written != run)
             throw new OptionException(OptionName, path, $"holds the results of another run ({Difference(written, run)}); give another file, or delete it to start again");
 
-        // Complete lines end in a newline; what follows the last one is a line torn by a kill, cut off here.
-        stream.Position = 0;
-        var bytes = new byte[stream.Length];
-        stream.ReadExactly(bytes);
-        var end = Array.LastIndexOf(bytes, (byte)'\n') + 1;
-        foreach (var line in Encoding.UTF8.GetString(bytes, 0, end).Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
-            recorded.Add(Hash(FileOf(line)));
+        // Complete lines end in a newline; what follows the last one is a line torn by a kill, cut off here. The
+        // lines are then read one at a time: a file of a million results is never held whole.
+        var end = CompleteLength(stream);
         stream.SetLength(end);
+        stream.Position = 0;
+        using var lines = new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: false, leaveOpen: true);
+        lines.ReadLine();
+        while (lines.ReadLine() is { } line)
+        {
+            if (line.Length > 0)
+                recorded.Add(PathHash.Of(FileOf(line)));
+        }
         stream.Position = end;
     }
 
@@ -102,7 +106,28 @@ public sealed class ResultsFile : IDisposable
     }
 
     /// <summary>The file a result line is about.</summary>
-    public static string FileOf(string line) => JsonDocument.Parse(line).RootElement.GetProperty("file").GetString()!;
+    public static string FileOf(string line)
+    {
+        using var document = JsonDocument.Parse(line);
+        return document.RootElement.GetProperty("file").GetString()!;
+    }
+
+    /// <summary>The length of <paramref name="stream"/> up to its last newline: its complete lines, read from the end.</summary>
+    internal static long CompleteLength(Stream stream)
+    {
+        var buffer = new byte[4096];
+        for (var end = stream.Length; end > 0;)
+        {
+            var start = Math.Max(0, end - buffer.Length);
+            stream.Position = start;
+            stream.ReadExactly(buffer, 0, (int)(end - start));
+            var newline = Array.LastIndexOf(buffer, (byte)'\n', (int)(end - start) - 1);
+            if (newline >= 0)
+                return start + newline + 1;
+            end = start;
+        }
+        return 0;
+    }
 
     static string Difference(Run written, Run run)
         => written.TopK != run.TopK ? $"topk {written.TopK}, not {run.TopK}"
@@ -110,27 +135,24 @@ public sealed class ResultsFile : IDisposable
             : $"{written.Architecture} from {written.Weights}, or with another preprocessing";
 
     /// <summary>Whether the file already records <paramref name="file"/>.</summary>
-    public bool Records(string file) => recorded.Contains(Hash(file));
+    public bool Records(string file) => recorded.Contains(PathHash.Of(file));
 
-    /// <summary>Appends <paramref name="result"/> as one line and flushes it to disk.</summary>
-    public void Write(ClassificationResult result)
-        => WriteLine(result.Error is null
-            ? JsonSerializer.Serialize(new { file = result.File, top = result.Top!.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) })
-            : JsonSerializer.Serialize(new { file = result.File, error = result.Error }));
+    /// <summary>Appends <paramref name="result"/> as one line and flushes it to the operating system.</summary>
+    public void Write(ClassificationResult result) => WriteLine(JsonSerializer.Serialize(Record(result)));
+
+    /// <summary>
+    /// One result as JSON writes it, here and in <c>classify --json</c>: <c>{"file", "top": [{"label", "index",
+    /// "probability"}]}</c>, or <c>{"file", "error"}</c>.
+    /// </summary>
+    public static object Record(ClassificationResult result) => result.Error is null
+        ? new { file = result.File, top = result.Top!.Select(p => new { label = p.Label, index = p.Index, probability = p.Probability }) }
+        : new { file = result.File, error = result.Error };
 
     void WriteLine(string json)
     {
         // Flushed to the operating system, which keeps it through a kill of this process.
         stream.Write(Encoding.UTF8.GetBytes(json + "\n"));
         stream.Flush();
-    }
-
-    /// <summary>A 64-bit hash of a path: what the file keeps of each recorded image.</summary>
-    public static ulong Hash(string file)
-    {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(file), hash);
-        return BinaryPrimitives.ReadUInt64BigEndian(hash);
     }
 
     /// <summary>Closes the file.</summary>

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using TorchVisionModels.Datasets;
 using TorchVisionModels.Serialization;
 
 namespace TorchVisionModels.Classification;
@@ -52,8 +53,9 @@ public static class ResultsMerge
                     throw new OptionException(ResultsFile.OptionName, shard, $"comes from another run than {shards[0]}: merge the shards of one run");
                 foreach (var line in CompleteLines(shard, reader))
                 {
-                    var file = ResultsFile.FileOf(line);
-                    var hash = ResultsFile.Hash(file);
+                    using var document = JsonDocument.Parse(line);
+                    var file = document.RootElement.GetProperty("file").GetString()!;
+                    var hash = PathHash.Of(file);
                     var seen = counts.GetValueOrDefault(hash);
                     counts[hash] = seen + 1;
                     if (seen == 1)
@@ -62,7 +64,7 @@ public static class ResultsMerge
                         continue;
                     jsonLines.WriteLine(line);
                     if (table is not null)
-                        WriteRows(table, line);
+                        WriteRows(table, document.RootElement);
                     written++;
                 }
             }
@@ -73,7 +75,7 @@ public static class ResultsMerge
             StateDictFiles.WriteAtomically(output, json => Write(json, null));
         else
             StateDictFiles.WriteAtomically(output, json => StateDictFiles.WriteAtomically(csv, table => Write(json, table)));
-        var missing = inputs.Where(i => !counts.ContainsKey(ResultsFile.Hash(i))).ToList();
+        var missing = inputs.Where(i => !counts.ContainsKey(PathHash.Of(i))).ToList();
         return new(written, missing, duplicated);
     }
 
@@ -82,10 +84,7 @@ public static class ResultsMerge
     {
         bool endsInNewline;
         using (var file = File.OpenRead(path))
-        {
-            file.Seek(-1, SeekOrigin.End);
-            endsInNewline = file.ReadByte() == '\n';
-        }
+            endsInNewline = ResultsFile.CompleteLength(file) == file.Length;
         string? previous = null;
         while (reader.ReadLine() is { } line)
         {
@@ -97,9 +96,8 @@ public static class ResultsMerge
             yield return previous;
     }
 
-    static void WriteRows(TextWriter table, string line)
+    static void WriteRows(TextWriter table, JsonElement result)
     {
-        var result = JsonDocument.Parse(line).RootElement;
         var file = Csv(result.GetProperty("file").GetString()!);
         if (result.TryGetProperty("error", out var error))
         {

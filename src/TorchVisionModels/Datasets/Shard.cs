@@ -1,7 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
-
 namespace TorchVisionModels.Datasets;
 
 /// <summary>
@@ -44,11 +40,5 @@ public sealed record Shard(int Index, int Count)
 
     /// <summary>Whether the file at <paramref name="relativePath"/> (relative to its input root, '/'-separated) is in this part.</summary>
     public bool Contains(string relativePath)
-    {
-        if (Count == 1)
-            return true;
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(relativePath), hash);
-        return (int)(BinaryPrimitives.ReadUInt64BigEndian(hash) % (ulong)Count) == Index;
-    }
+        => Count == 1 || (int)(PathHash.Of(relativePath) % (ulong)Count) == Index;
 }
