@@ -9,7 +9,7 @@ import sys
 import torch
 import torchvision
 
-from . import cases, engine, hostile, images, jpeg, models, names, schedules, serialization, training, weights
+from . import cases, engine, hostile, images, jpeg, models, names, quantization, schedules, serialization, training, weights
 from .common import write_json
 
 STAGING = ".partial"
@@ -41,6 +41,7 @@ def generate(directory):
     names.api_names(staging)
     schedules.schedules(staging)
     engine.training_engine(staging)
+    quantization.quantization(staging)
     write_json(staging, "cases.json", manifest)
     # Written last: the build's stamp that the set is whole.
     write_json(staging, "versions.json", {"torch": torch.__version__, "torchvision": torchvision.__version__})

@@ -67,7 +67,7 @@ static class BenchCommand
             else
             {
                 using var source = result.GetValue(onnx) is { } path ? ModelSource.Load(null, path) : ModelSource.Untrained(architecture);
-                using var runner = ModelRunner.Create(source, ran.Backend, on, options.Dtype, options.Fast, result.GetValue(threads), side);
+                using var runner = ModelRunner.Create(source, ran.Backend, on, options with { Threads = result.GetValue(threads) }, source.Transforms with { crop_size = side });
                 rows = batches.Select(b => Measure(Inference(runner, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
             }

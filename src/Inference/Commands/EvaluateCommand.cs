@@ -15,7 +15,7 @@ static class EvaluateCommand
         var preprocessing = new PreprocessingOptions();
         var workers = new Option<int>("--workers") { Description = "Threads decoding images", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table" };
-        var run = new RunOptions(withDtype: false);
+        var run = new RunOptions();
 
         var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
         {

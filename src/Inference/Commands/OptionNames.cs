@@ -14,6 +14,8 @@ static class OptionNames
         [nameof(ClassifierOptions.Device)] = "--device",
         [nameof(ClassifierOptions.Dtype)] = "--dtype",
         [nameof(ClassifierOptions.Fast)] = "--fast",
+        [nameof(ClassifierOptions.Calibration)] = "--calibration",
+        [$"{nameof(ClassifierOptions.Calibration)}.{nameof(CalibrationSet.Count)}"] = "--calibration-count",
         [nameof(FineTuningOptions.Weights)] = "--weights",
         [nameof(FineTuningOptions.Data)] = "--data",
         [nameof(FineTuningOptions.Validation)] = "--val",

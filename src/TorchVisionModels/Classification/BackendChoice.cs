@@ -18,7 +18,10 @@ public sealed record BackendChoice(InferenceBackend Backend, string Reason)
     {
         if (onnxFile is not null && options.Backend == InferenceBackend.Torch)
             throw new OptionException("Weights", onnxFile, "an ONNX model runs on ONNX Runtime", (nameof(ClassifierOptions.Backend), InferenceBackend.OnnxRuntime));
-        var backend = onnxFile is not null ? InferenceBackend.OnnxRuntime : options.Backend;
+        if (options.Dtype == ScalarType.Int8 && onnxFile is null && options.Calibration is null)
+            throw new OptionException(nameof(ClassifierOptions.Dtype), options.Dtype, "int8 quantizes the model on calibration images like those it will classify, or runs an int8 .onnx file",
+                (nameof(ClassifierOptions.Calibration), "DIR"));
+        var backend = onnxFile is not null || options.Dtype == ScalarType.Int8 && options.Backend == InferenceBackend.Auto ? InferenceBackend.OnnxRuntime : options.Backend;
         var device = options.Device ?? (backend == InferenceBackend.OnnxRuntime ? CPU : Devices.Resolve(null));
         var choice = For(backend, device, options.Dtype, options.Fast);
         Devices.Resolve(device);
@@ -28,15 +31,22 @@ public sealed record BackendChoice(InferenceBackend Backend, string Reason)
     /// <summary>
     /// <paramref name="asked"/>, or for Auto the fastest measured backend that gives PyTorch's answers: ONNX Runtime
     /// for float32 on the CPU (on our export: 2.1-3.0x TorchSharp's fast path on AMD EPYC, 1.1-1.6x on Intel with AMX,
-    /// at batch 1 and 8; benchmarks/RESULTS.md), TorchSharp on CUDA, for bfloat16 and float16, and for the plain model.
+    /// at batch 1 and 8; benchmarks/RESULTS.md) and for int8 (which only it runs), TorchSharp on CUDA, for bfloat16
+    /// and float16, and for the plain model.
     /// </summary>
-    /// <exception cref="OptionException">ONNX Runtime was asked for where it cannot run (on a GPU, in a 16-bit type), or a 16-bit type without the fast path.</exception>
+    /// <exception cref="OptionException">ONNX Runtime was asked for where it cannot run (on a GPU, in a 16-bit type), int8 anywhere but on ONNX Runtime on the CPU, or a 16-bit type without the fast path.</exception>
     public static BackendChoice For(InferenceBackend asked, Device device, ScalarType dtype, bool fast)
     {
         if (asked == InferenceBackend.OnnxRuntime && device.type != TorchSharp.DeviceType.CPU)
             throw new OptionException(nameof(ClassifierOptions.Device), device, "the ONNX Runtime backend runs on the CPU", (nameof(ClassifierOptions.Device), CPU));
-        if (asked == InferenceBackend.OnnxRuntime && dtype != ScalarType.Float32)
-            throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, "the ONNX Runtime backend runs float32", (nameof(ClassifierOptions.Backend), InferenceBackend.Torch));
+        if (dtype == ScalarType.Int8 && asked == InferenceBackend.Torch)
+            throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, "int8 runs on ONNX Runtime", (nameof(ClassifierOptions.Backend), InferenceBackend.OnnxRuntime));
+        if (dtype == ScalarType.Int8 && device.type != TorchSharp.DeviceType.CPU)
+            throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, $"int8 runs on the CPU, not {device}", (nameof(ClassifierOptions.Device), CPU));
+        if (asked == InferenceBackend.OnnxRuntime && dtype is not (ScalarType.Float32 or ScalarType.Int8))
+            throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, "the ONNX Runtime backend runs float32 and int8", (nameof(ClassifierOptions.Backend), InferenceBackend.Torch));
+        if (dtype == ScalarType.Int8)
+            return new(InferenceBackend.OnnxRuntime, asked == InferenceBackend.Auto ? "auto: int8 runs on ONNX Runtime" : "as asked");
         if (dtype != ScalarType.Float32 && !fast)
             throw new OptionException(nameof(ClassifierOptions.Dtype), dtype, "16-bit types run on the fast path", (nameof(ClassifierOptions.Fast), true));
         if (asked != InferenceBackend.Auto)

@@ -11,8 +11,14 @@ public sealed record ClassifierOptions
     /// <summary>Where to run; null: the GPU when there is one, else the CPU.</summary>
     public Device? Device { get; init; }
 
-    /// <summary>What the Torch backend's fast path computes in: Float32 (default), BFloat16 or Float16.</summary>
+    /// <summary>
+    /// What the model computes in: Float32 (default); BFloat16 or Float16 on the Torch backend's fast path; Int8 on
+    /// ONNX Runtime, the model quantized with <see cref="Calibration"/> (or an int8 .onnx file).
+    /// </summary>
     public ScalarType Dtype { get; init; } = ScalarType.Float32;
+
+    /// <summary>The images an <see cref="ScalarType.Int8"/> model is calibrated on; the quantized export is cached under a key that includes them.</summary>
+    public CalibrationSet? Calibration { get; init; }
 
     /// <summary>Torch backend: fold the norm layers and run channels-last (<see cref="FusedResNet"/>); false runs the model as it is.</summary>
     public bool Fast { get; init; } = true;

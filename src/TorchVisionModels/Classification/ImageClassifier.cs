@@ -60,7 +60,7 @@ public sealed class ImageClassifier : IDisposable
         try
         {
             var preset = options.Preprocessing?.Invoke(source.Transforms) ?? source.Transforms;
-            var runner = ModelRunner.Create(source, backend.Backend, device, options.Dtype, options.Fast, options.Threads, preset.crop_size);
+            var runner = ModelRunner.Create(source, backend.Backend, device, options, preset);
             return new ImageClassifier(runner, source, preset, device, backend);
         }
         catch

@@ -134,15 +134,49 @@ public sealed class ModelSource : IDisposable
     /// <param name="size">Fix the image's height and width (ONNX Runtime plans a fixed size better); null leaves them dynamic.</param>
     /// <param name="extraMetadata">More metadata_props entries.</param>
     public void ExportOnnx(string path, bool foldBatchNorm, int opset, int? size, IReadOnlyDictionary<string, string>? extraMetadata = null)
-    {
-        WithNetwork(model =>
+        => WithNetwork(model =>
         {
-            var metadata = new Dictionary<string, string> { [OnnxMetadataKey] = (card ?? ModelCard.For(model, Architecture, Categories, Transforms, Description)).ToJson() };
-            foreach (var (key, value) in extraMetadata ?? new Dictionary<string, string>())
-                metadata[key] = value;
-            OnnxExporter.Export(model, path, foldBatchNorm, opset, metadata, size is { } side ? (side, side) : null);
+            OnnxExporter.Export(model, path, foldBatchNorm, opset, Metadata(model, null, extraMetadata), size is { } side ? (side, side) : null);
             return path;
         });
+
+    /// <summary>
+    /// Writes the network to <paramref name="path"/> as an int8 ONNX model (<see cref="Int8Exporter"/>), calibrated
+    /// on <paramref name="calibration"/>'s images preprocessed by <paramref name="preset"/>, its card recording how
+    /// (<see cref="ModelCard.Quantization"/>).
+    /// </summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="calibration">The calibration images and method.</param>
+    /// <param name="preset">The preprocessing the model will classify with.</param>
+    /// <param name="opset">The ONNX opset, 13 to 17.</param>
+    /// <param name="size">Fix the image's height and width; null leaves them dynamic.</param>
+    /// <param name="extraMetadata">More metadata_props entries.</param>
+    /// <exception cref="OptionException">The calibration folder is missing, holds too few images, or an image cannot be read.</exception>
+    /// <exception cref="NotSupportedException">The model does not quantize (a norm layer that does not fold, such as GroupNorm).</exception>
+    public void ExportInt8(string path, CalibrationSet calibration, ImageClassification preset, int opset, int? size, IReadOnlyDictionary<string, string>? extraMetadata = null)
+    {
+        // The folder is checked before the network is built.
+        var files = calibration.Files();
+        var quantization = new ModelCard.Int8Calibration(calibration.Method.ToString(), files.Count, calibration.Sha256(files));
+        WithNetwork(model =>
+        {
+            Int8Exporter.EnsureQuantizable(model);
+            var ranges = calibration.Calibrate(model, preset, files);
+            Int8Exporter.Export(model, ranges, path, opset, Metadata(model, quantization, extraMetadata), size is { } side ? (side, side) : null);
+            return path;
+        });
+    }
+
+    /// <summary>How the model was quantized, when it is an int8 .onnx file of ours; else null.</summary>
+    public ModelCard.Int8Calibration? Quantization => card?.Quantization;
+
+    Dictionary<string, string> Metadata(ResNet model, ModelCard.Int8Calibration? quantization, IReadOnlyDictionary<string, string>? extra)
+    {
+        var modelCard = (card ?? ModelCard.For(model, Architecture, Categories, Transforms, Description)) with { Quantization = quantization };
+        var metadata = new Dictionary<string, string> { [OnnxMetadataKey] = modelCard.ToJson() };
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+            metadata[key] = value;
+        return metadata;
     }
 
     /// <summary>What identifies the model, as JSON, without building it: its card when it has one, else its architecture, weights, categories and preset.</summary>

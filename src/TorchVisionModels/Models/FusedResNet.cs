@@ -18,7 +18,7 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
     /// depends on the input and cannot be folded; a pointwise one (1x1, unpadded, ungrouped) runs through
     /// <see cref="PointwiseConvolution"/>.
     /// </summary>
-    sealed record Conv(Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups, NormEvaluation.PerGroup? perGroup = null)
+    sealed record Conv(string name, Tensor weight, Tensor? bias, long[] stride, long[] padding, long[] dilation, long groups, NormEvaluation.PerGroup? perGroup = null)
     {
         public bool pointwise { get; } = weight.shape[2] == 1 && weight.shape[3] == 1 && padding.All(p => p == 0) && groups == 1;
     }
@@ -63,10 +63,10 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         {
             case NormEvaluation.PerChannel perChannel:
                 var (weight, bias) = BatchNormFolding.Fold(conv, perChannel);
-                return new Conv(OwnWeight(weight), Own(bias), conv.stride, conv.padding!, conv.dilation, conv.groups);
+                return new Conv(pair.ConvName, OwnWeight(weight), Own(bias), conv.stride, conv.padding!, conv.dilation, conv.groups);
             case NormEvaluation.PerGroup perGroup:
                 // Kept as it is: the convolution's own weights, then the norm on its output.
-                return new Conv(OwnWeight(conv.weight!), Own(conv.bias), conv.stride, conv.padding!, conv.dilation, conv.groups,
+                return new Conv(pair.ConvName, OwnWeight(conv.weight!), Own(conv.bias), conv.stride, conv.padding!, conv.dilation, conv.groups,
                     perGroup with { Weight = Own(perGroup.Weight), Bias = Own(perGroup.Bias) });
             default:
                 throw new System.Diagnostics.UnreachableException("A NormEvaluation is PerChannel or PerGroup.");
@@ -108,8 +108,45 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         public Tensor Fc(Tensor x) => F.linear(x, fcWeight, fcBias);
     }
 
+    /// <summary>
+    /// <see cref="Operations"/>, each result shown to an observer as it is made, named as the description names the
+    /// step: a convolution's (with its norm layer) by the convolution (<c>layer1.0.conv1</c>), a ReLU's, a sum's
+    /// (<c>layer1.0.add</c>), <c>maxpool</c>, <c>avgpool</c> and <c>fc</c>.
+    /// </summary>
+    sealed record Observed(Operations inner, Action<string, Tensor> observe) : IResNetOperations<Conv, Tensor>
+    {
+        public Tensor ConvNorm(Tensor x, Conv c) => Seen(c.name, inner.ConvNorm(x, c));
+
+        public Tensor Relu(Tensor x, string name) => Seen(name, inner.Relu(x, name));
+
+        public Tensor MaxPool(Tensor x, Pool pool) => Seen("maxpool", inner.MaxPool(x, pool));
+
+        public Tensor Add(Tensor branch, Tensor shortcut, string name) => Seen(name, inner.Add(branch, shortcut, name));
+
+        public Tensor AveragePool(Tensor x) => Seen("avgpool", inner.AveragePool(x));
+
+        public Tensor Fc(Tensor x) => Seen("fc", inner.Fc(x));
+
+        Tensor Seen(string name, Tensor y)
+        {
+            observe(name, y);
+            return y;
+        }
+    }
+
     /// <inheritdoc/>
-    public override Tensor forward(Tensor x)
+    public override Tensor forward(Tensor x) => Run(x, operations);
+
+    /// <summary>
+    /// The logits of <paramref name="x"/>, with every activation shown to <paramref name="observe"/> as it is made
+    /// (before the next step, which may change it in place): <c>input</c> (in this module's dtype), then each step's
+    /// result named as <see cref="ResNetStructure{TConv}"/> names it (<c>conv1</c>, <c>relu</c>, <c>maxpool</c>,
+    /// <c>layer1.0.conv1</c>, <c>layer1.0.relu1</c>, ..., <c>layer1.0.add</c>, <c>layer1.0.relu</c>, ...,
+    /// <c>avgpool</c>, <c>fc</c>). Calibration reads the activations' ranges this way.
+    /// </summary>
+    public Tensor forward(Tensor x, Action<string, Tensor> observe) => Run(x, new Observed(operations, observe));
+
+    Tensor Run(Tensor x, IResNetOperations<Conv, Tensor> operations)
     {
         using var _ = inference_mode();
         using var scope = NewDisposeScope();
@@ -117,6 +154,8 @@ public sealed class FusedResNet : nn.Module<Tensor, Tensor>
         x = x.to(dtype);
         if (channelsLast)
             x = ToChannelsLast(x);
+        if (operations is Observed observed)
+            observed.observe("input", x);
         x = structure.RunStem(x, operations);
         foreach (var block in structure.Blocks)
         {

@@ -52,6 +52,19 @@ public sealed record ModelCard(
         public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std);
     }
 
+    /// <summary>How an int8 model was quantized; null (and absent from the JSON) for a float model.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public Int8Calibration? Quantization { get; init; }
+
+    /// <summary>
+    /// The calibration of an int8 model: int8 weights per output channel, uint8 activations over ranges read from
+    /// <paramref name="Images"/> images by <paramref name="Method"/>.
+    /// </summary>
+    /// <param name="Method">minmax or percentile:P.</param>
+    /// <param name="Images">How many images it was calibrated on.</param>
+    /// <param name="Sha256">A SHA-256 of the images (their paths below the folder and their bytes) and the method.</param>
+    public sealed record Int8Calibration(string Method, int Images, string Sha256);
+
     static readonly JsonSerializerOptions Json = new()
     {
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,

@@ -40,31 +40,16 @@ public static class OnnxExporter
     public static ModelProto ToModel(ResNet model, bool foldBatchNorm = false, int opset = 17, IReadOnlyDictionary<string, string>? metadata = null,
         (long height, long width)? inputSize = null)
     {
-        if (opset is < 13 or > 17)
-            throw new ArgumentOutOfRangeException(nameof(opset), opset, "The exporter writes opsets 13 to 17.");
-        var graph = new GraphBuilder(foldBatchNorm, model.fc);
+        var graph = new OnnxGraph();
         using (no_grad())
         using (NewDisposeScope())
-            ResNetStructure.Of(model).Forward(InputName, graph);
-
-        var onnx = new ModelProto
-        {
-            IrVersion = 8,
-            ProducerName = "TorchVisionResNet",
-            ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "",
-            Graph = graph.Build(inputSize),
-        };
-        onnx.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = opset });
-        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
-            onnx.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
-        return onnx;
+            ResNetStructure.Of(model).Forward(InputName, new GraphBuilder(graph, foldBatchNorm, model.fc));
+        return graph.ToModel(model.fc.out_features, opset, metadata, inputSize);
     }
 
     /// <summary>Builds the graph node by node, as the description's operations; names follow the module tree (layer1.0.conv1, ...).</summary>
-    sealed class GraphBuilder(bool fold, Linear fc) : IResNetOperations<ConvNorm, string>
+    sealed class GraphBuilder(OnnxGraph graph, bool fold, Linear fc) : IResNetOperations<ConvNorm, string>
     {
-        readonly GraphProto graph = new() { Name = "resnet" };
-
         public string ConvNorm(string x, ConvNorm pair)
         {
             var (conv, convName, normName) = (pair.Conv, pair.ConvName, pair.NormName);
@@ -77,26 +62,26 @@ public static class OnnxExporter
                     return Conv(x, conv, convName, w, b);
                 case NormEvaluation.PerChannel perChannel:
                     var y = Conv(x, conv, convName, conv.weight!.detach(), conv.bias?.detach());
-                    return Node("BatchNormalization",
-                        [y, Initializer($"{normName}.weight", perChannel.Scale), Initializer($"{normName}.bias", perChannel.Shift),
-                         Initializer($"{normName}.running_mean", perChannel.Mean), Initializer($"{normName}.running_var", perChannel.Variance)],
-                        normName, Float("epsilon", (float)perChannel.Eps));
+                    return graph.Node("BatchNormalization",
+                        [y, graph.Initializer($"{normName}.weight", perChannel.Scale), graph.Initializer($"{normName}.bias", perChannel.Shift),
+                         graph.Initializer($"{normName}.running_mean", perChannel.Mean), graph.Initializer($"{normName}.running_var", perChannel.Variance)],
+                        normName, OnnxGraph.Float("epsilon", (float)perChannel.Eps));
                 default:
                     throw new System.Diagnostics.UnreachableException("A NormEvaluation is PerChannel or PerGroup.");
             }
         }
 
-        public string Relu(string x, string name) => Node("Relu", [x], name);
+        public string Relu(string x, string name) => graph.Node("Relu", [x], name);
 
-        public string MaxPool(string x, Pool pool)
-            => Node("MaxPool", [x], "maxpool", Ints("kernel_shape", pool.Kernel), Ints("strides", pool.Stride), Ints("pads", [.. pool.Padding, .. pool.Padding]));
+        public string MaxPool(string x, Pool pool) => graph.Node("MaxPool", [x], "maxpool", OnnxGraph.PoolAttributes(pool));
 
-        public string Add(string branch, string shortcut, string name) => Node("Add", [branch, shortcut], name);
+        public string Add(string branch, string shortcut, string name) => graph.Node("Add", [branch, shortcut], name);
 
-        public string AveragePool(string x) => Node("Flatten", [Node("GlobalAveragePool", [x], "avgpool")], "flatten", Int("axis", 1));
+        public string AveragePool(string x) => graph.Node("Flatten", [graph.Node("GlobalAveragePool", [x], "avgpool")], "flatten", OnnxGraph.Int("axis", 1));
 
         public string Fc(string x)
-            => Node("Gemm", [x, Initializer("fc.weight", fc.weight!.detach()), Initializer("fc.bias", fc.bias!.detach())], "fc", OutputName, Int("transB", 1));
+            => graph.Node("Gemm", [x, graph.Initializer("fc.weight", fc.weight!.detach()), graph.Initializer("fc.bias", fc.bias!.detach())], "fc", OutputName,
+                OnnxGraph.Int("transB", 1));
 
         /// <summary>
         /// GroupNorm as ops of every opset: [N, C, H, W] reshaped to [N, G, C/G*H*W], InstanceNormalization (unit
@@ -107,94 +92,25 @@ public static class OnnxExporter
             var groups = gn.Groups;
             using var unitScale = ones(groups);
             using var zeroShift = zeros(groups);
-            var grouped = Node("Reshape", [x, Constant($"{name}.grouped_shape", [0, groups, -1])], $"{name}.group");
-            var normalised = Node("InstanceNormalization", [grouped, Initializer($"{name}.unit_scale", unitScale), Initializer($"{name}.zero_shift", zeroShift)],
-                $"{name}.normalise", Float("epsilon", (float)gn.Eps));
-            var shape = Node("Shape", [x], $"{name}.shape");
-            var y = Node("Reshape", [normalised, shape], $"{name}.ungroup");
+            var grouped = graph.Node("Reshape", [x, graph.Constant($"{name}.grouped_shape", [0, groups, -1])], $"{name}.group");
+            var normalised = graph.Node("InstanceNormalization",
+                [grouped, graph.Initializer($"{name}.unit_scale", unitScale), graph.Initializer($"{name}.zero_shift", zeroShift)],
+                $"{name}.normalise", OnnxGraph.Float("epsilon", (float)gn.Eps));
+            var shape = graph.Node("Shape", [x], $"{name}.shape");
+            var y = graph.Node("Reshape", [normalised, shape], $"{name}.ungroup");
             if (gn.Weight is { } weight)
-                y = Node("Mul", [y, Initializer($"{name}.weight", weight.view(-1, 1, 1))], $"{name}.scale");
+                y = graph.Node("Mul", [y, graph.Initializer($"{name}.weight", weight.view(-1, 1, 1))], $"{name}.scale");
             if (gn.Bias is { } bias)
-                y = Node("Add", [y, Initializer($"{name}.bias", bias.view(-1, 1, 1))], $"{name}.shift");
+                y = graph.Node("Add", [y, graph.Initializer($"{name}.bias", bias.view(-1, 1, 1))], $"{name}.shift");
             return y;
         }
 
         string Conv(string x, Convolution conv, string name, Tensor weight, Tensor? bias)
         {
             var inputs = bias is null
-                ? new[] { x, Initializer($"{name}.weight", weight) }
-                : [x, Initializer($"{name}.weight", weight), Initializer($"{name}.bias", bias)];
-            return Node("Conv", inputs, name,
-                Ints("kernel_shape", conv.kernel_size), Ints("strides", conv.stride), Ints("dilations", conv.dilation),
-                Ints("pads", [.. conv.padding!, .. conv.padding!]), Int("group", conv.groups));
-        }
-
-        string Node(string op, string[] inputs, string name, params AttributeProto[] attributes) => Node(op, inputs, name, name, attributes);
-
-        string Node(string op, string[] inputs, string name, string output, params AttributeProto[] attributes)
-        {
-            var node = new NodeProto { OpType = op, Name = name };
-            node.Input.AddRange(inputs);
-            node.Output.Add(output);
-            node.Attribute.AddRange(attributes);
-            graph.Node.Add(node);
-            return output;
-        }
-
-        /// <summary>An int64 initializer, for shapes.</summary>
-        string Constant(string name, long[] values)
-        {
-            var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-            proto.Dims.Add(values.Length);
-            proto.Int64Data.AddRange(values);
-            graph.Initializer.Add(proto);
-            return name;
-        }
-
-        string Initializer(string name, Tensor tensor)
-        {
-            using var data = tensor.to(float32).cpu().contiguous();
-            var bytes = new byte[data.numel() * 4];
-            data.bytes.CopyTo(bytes);
-            var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(bytes) };
-            proto.Dims.AddRange(data.shape);
-            graph.Initializer.Add(proto);
-            return name;
-        }
-
-        static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-        static AttributeProto Float(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-        static AttributeProto Ints(string name, long[] values)
-        {
-            var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-            attribute.Ints.AddRange(values);
-            return attribute;
-        }
-
-        public GraphProto Build((long height, long width)? size)
-        {
-            graph.Input.Add(Value(InputName, size is { } fixedSize
-                ? [Symbol("batch"), Fixed(3), Fixed(fixedSize.height), Fixed(fixedSize.width)]
-                : [Symbol("batch"), Fixed(3), Symbol("height"), Symbol("width")]));
-            graph.Output.Add(Value(OutputName, [Symbol("batch"), Fixed(fc.out_features)]));
-            return graph;
-        }
-
-        static TensorShapeProto.Types.Dimension Symbol(string name) => new() { DimParam = name };
-
-        static TensorShapeProto.Types.Dimension Fixed(long size) => new() { DimValue = size };
-
-        static ValueInfoProto Value(string name, TensorShapeProto.Types.Dimension[] dims)
-        {
-            var shape = new TensorShapeProto();
-            shape.Dim.AddRange(dims);
-            return new ValueInfoProto
-            {
-                Name = name,
-                Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } },
-            };
+                ? new[] { x, graph.Initializer($"{name}.weight", weight) }
+                : [x, graph.Initializer($"{name}.weight", weight), graph.Initializer($"{name}.bias", bias)];
+            return graph.Node("Conv", inputs, name, OnnxGraph.ConvAttributes(conv));
         }
     }
 }
