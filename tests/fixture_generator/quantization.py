@@ -14,6 +14,8 @@ definitions, independently of the C# exporter.
   int8 file on ONNX Runtime and compares the logits and, layer by layer, the uint8 levels of LEVELS."""
 
 import hashlib
+import os
+import shutil
 
 import numpy
 import torch
@@ -120,6 +122,10 @@ def calibration_images():
 
 
 def quantization(directory):
+    # The photos as files too, a calibration folder for the command line's tests.
+    os.makedirs(os.path.join(directory, "calibration"))
+    for photo in PHOTOS:
+        shutil.copy(f"{SKIMAGE}/{photo}", os.path.join(directory, "calibration", photo))
     images = calibration_images()
     write_arrays(directory, "quantization_images.npz", {"images": images})
     manifest = {"percentile": PERCENTILE, "bins": BINS, "cases": {}}

@@ -55,7 +55,11 @@ sealed class RunOptions
 
     /// <summary>What <c>--verbose</c> prints: the weights, the device, and the backend with why it was chosen.</summary>
     public string Ran(ParseResult result, ImageClassifier classifier)
-        => $"{classifier.Source!.Description} on {classifier.Device}, backend {Describe(result, classifier.Backend!)}";
+        => $"{classifier.Source!.Description} on {classifier.Device} in {Computed(result, classifier.Source)}, backend {Describe(result, classifier.Backend!)}";
+
+    /// <summary>The type the model computes in: an int8 file's own, with its calibration, else <c>--dtype</c>'s.</summary>
+    string Computed(ParseResult result, ModelSource source)
+        => source.Quantization is { } q ? $"int8 (calibrated on {q.Images} images by {q.Method})" : result.GetValue(Dtype)!;
 
     /// <summary>The backend that ran and why, as classify and evaluate print it: e.g. <c>onnxruntime (auto: ...)</c>.</summary>
     public string Describe(ParseResult result, BackendChoice choice)

@@ -21,8 +21,8 @@ public sealed record BackendChoice(InferenceBackend Backend, string Reason)
         if (options.Dtype == ScalarType.Int8 && onnxFile is null && options.Calibration is null)
             throw new OptionException(nameof(ClassifierOptions.Dtype), options.Dtype, "int8 quantizes the model on calibration images like those it will classify, or runs an int8 .onnx file",
                 (nameof(ClassifierOptions.Calibration), "DIR"));
-        var backend = onnxFile is not null || options.Dtype == ScalarType.Int8 && options.Backend == InferenceBackend.Auto ? InferenceBackend.OnnxRuntime : options.Backend;
-        var device = options.Device ?? (backend == InferenceBackend.OnnxRuntime ? CPU : Devices.Resolve(null));
+        var backend = onnxFile is not null ? InferenceBackend.OnnxRuntime : options.Backend;
+        var device = options.Device ?? (backend == InferenceBackend.OnnxRuntime || options.Dtype == ScalarType.Int8 ? CPU : Devices.Resolve(null));
         var choice = For(backend, device, options.Dtype, options.Fast);
         Devices.Resolve(device);
         return (onnxFile is not null ? choice with { Reason = "an .onnx file" } : choice, device);

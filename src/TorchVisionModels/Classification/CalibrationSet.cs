@@ -65,10 +65,19 @@ public sealed record CalibrationSet(string Directory, int Count = CalibrationSet
         {
             foreach (var chunk in files.Chunk(batchSize))
             {
+                // Decoding and resizing spread over the cores, as classify's; the first unreadable file is named.
                 var images = chunk.AsParallel().AsOrdered().Select(file => Read(file, preset)).ToArray();
-                batches.Add(stack(images));
-                foreach (var image in images)
-                    image.Dispose();
+                try
+                {
+                    if (images.FirstOrDefault(i => i.Error is not null).Error is { } error)
+                        throw new OptionException(nameof(ClassifierOptions.Calibration), Directory, error.Message.TrimEnd('.'));
+                    batches.Add(stack(images.Select(i => i.Tensor!)));
+                }
+                finally
+                {
+                    foreach (var image in images)
+                        image.Tensor?.Dispose();
+                }
             }
             return Calibration.Ranges(model, batches, Method);
         }
@@ -79,15 +88,15 @@ public sealed record CalibrationSet(string Directory, int Count = CalibrationSet
         }
     }
 
-    Tensor Read(string file, ImageClassification preset)
+    static (Tensor? Tensor, ImageFileException? Error) Read(string file, ImageClassification preset)
     {
         try
         {
-            return preset.forward(ImageFile.Load(file));
+            return (preset.forward(ImageFile.Load(file)), null);
         }
         catch (ImageFileException e)
         {
-            throw new OptionException(nameof(ClassifierOptions.Calibration), Directory, e.Message.TrimEnd('.'));
+            return (null, e);
         }
     }
 }

@@ -24,7 +24,7 @@ public static class ModelRunner
         if (backend == InferenceBackend.OnnxRuntime && source.IsOnnx)
         {
             if (options.Dtype == ScalarType.Int8 && source.Quantization is null)
-                throw new OptionException("Weights", source.WeightsFile!, "it is a float32 model; export it in int8 (with calibration images), or run it in float32",
+                throw new OptionException("Weights", source.WeightsFile!, "it is a float32 model, not an int8 one",
                     (nameof(ClassifierOptions.Dtype), ScalarType.Float32));
             return OnnxRuntimeModel.Open(source.WeightsFile!, options.Threads).RequireInputSize(preset.crop_size, source.WeightsFile!);
         }
