@@ -17,7 +17,11 @@ train: training steps (forward, cross-entropy, backward, SGD), PyTorch eager aga
 --train-cases (model:batch:size, default resnet18:64:64,resnet50:16:224).
 
     /usr/bin/python3 benchmarks/compare.py [--parts inference,classify,train] [--models resnet50,resnet18]
-        [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16] [--photos 200]
+        [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16] [--int8] [--photos 200]
+
+--int8 adds int8: our export quantized (export --quantize int8, calibrated on --calibration-count photos from
+benchmarks/photos.py) on ONNX Runtime, against our float32 default; and in classify, `classify --dtype int8` (its first
+run, which calibrates and caches the export, apart).
 
 --bf16 adds both sides in bfloat16 (PyTorch eager with the model and input cast, our fast path with --dtype bfloat16).
 --pointwise-kernels onednn,matmul adds our TorchSharp cases once per kernel for 1x1 convolutions
@@ -134,12 +138,20 @@ def compare_training(args):
     print("\nPeak resident memory (MB): " + "; ".join(f"{model} b{batch}: " + ", ".join(f"{n} {cell(mb[n])}" for n in mb) for model, batch, _, _, mb in rows))
 
 
+def calibration_photos(scratch, args):
+    """A folder of --calibration-count photos (benchmarks/photos.py, another seed than the classify part's)."""
+    folder = os.path.join(scratch, "calibration")
+    subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "photos.py"), folder, "--count", str(args.calibration_count), "--seed", "1"], check=True)
+    return folder
+
+
 def compare_inference(args):
     common = ["--batch-size", args.batch_size, "--iters", str(args.iters), "--warmup", str(args.warmup), "--threads", str(args.threads)]
     python = [sys.executable, os.path.join(ROOT, "scripts", "bench_pytorch.py")]
     dotnet = ["dotnet", APP, "bench", "--json"]
     table = []
     with tempfile.TemporaryDirectory() as scratch:
+        calibration = calibration_photos(scratch, args) if args.int8 else None
         for model in args.models.split(","):
             exported = os.path.join(scratch, f"{model}-torch.onnx")
             weights = os.path.join(scratch, f"{model}.pth")
@@ -156,6 +168,11 @@ def compare_inference(args):
                 "ORT, our export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", ours] + common,
                 "ORT, torch.onnx.export": dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", exported] + common,
             }
+            if args.int8:
+                quantized = os.path.join(scratch, f"{model}-int8.onnx")
+                subprocess.run(["dotnet", APP, "export", "--model", model, "--weights", weights, "--out", quantized, "--quantize", "int8",
+                                "--calibration", calibration, "--calibration-count", str(args.calibration_count)], check=True, capture_output=True)
+                cases["ORT int8, our export"] = dotnet + ["--model", model, "--backend", "onnxruntime", "--onnx", quantized] + common
             if args.bf16:
                 cases["PyTorch eager bf16"] = python + ["--model", model, "--dtype", "bfloat16"] + common
                 cases["TorchSharp fast bf16"] = dotnet + ["--model", model, "--backend", "torch", "--dtype", "bfloat16"] + common
@@ -177,6 +194,13 @@ def compare_inference(args):
         default = ms["default (auto)"]
         print(f"| {model} | {batch} | {cells} | {cell(ms['PyTorch eager'] / default, 2, 'x')} "
               f"| {cell(ms['ORT, torch.onnx.export'] / default, 2, 'x')} | {cell(ms['PyTorch eager'] / ms[fast], 2, 'x')} |")
+    if args.int8:
+        print("\n| model | batch | int8 vs default (float32) | int8 vs ORT on our float32 export | int8 vs PyTorch eager |")
+        print("|---|---|---|---|---|")
+        for model, batch, ms, _ in table:
+            int8 = ms["ORT int8, our export"]
+            print(f"| {model} | {batch} | {cell(ms['default (auto)'] / int8, 2, 'x')} | {cell(ms['ORT, our export'] / int8, 2, 'x')} "
+                  f"| {cell(ms['PyTorch eager'] / int8, 2, 'x')} |")
     if args.bf16:
         fast_bf16 = next(n for n in names if n.startswith("TorchSharp fast bf16"))
         print("\n| model | batch | bf16 fast vs PyTorch eager bf16 | bf16 fast vs fp32 fast |")
@@ -211,6 +235,10 @@ def compare_classify(args):
             "classify (default: auto)": ours,
             "classify --backend torch": ours[:3] + ["--backend", "torch"] + ours[3:],
         }
+        if args.int8:
+            calibration = calibration_photos(scratch, args)
+            cases["classify --dtype int8"] = ours[:3] + ["--dtype", "int8", "--calibration", calibration, "--calibration-count", str(args.calibration_count)] + ours[3:]
+            first_int8 = timed(cases["classify --dtype int8"], env)
         first = timed(ours, env)
         for round in range(args.rounds):
             names = list(cases)
@@ -221,7 +249,10 @@ def compare_classify(args):
           f"median of {args.rounds} rounds\n")
     print("| case | seconds | images/s | vs the PyTorch script |")
     print("|---|---|---|---|")
-    for name, seconds in [(n, median(t)) for n, t in rows.items()] + [("classify, first run (export made and cached)", first)]:
+    firsts = [("classify, first run (export made and cached)", first)]
+    if args.int8:
+        firsts.append(("classify --dtype int8, first run (calibrated, exported and cached)", first_int8))
+    for name, seconds in [(n, median(t)) for n, t in rows.items()] + firsts:
         print(f"| {name} | {cell(seconds, 2)} | {cell(args.photos / seconds, 1)} | {cell(script / seconds, 2, 'x')} |")
 
 
@@ -244,6 +275,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--int8", action="store_true")
+    parser.add_argument("--calibration-count", type=int, default=256)
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--train-cases", default="resnet18:64:64,resnet50:16:224")
     parser.add_argument("--train-iters", type=int, default=10)

@@ -2,7 +2,9 @@
 """Writes N JPEG photos for the end-to-end benchmark: crops of scikit-image's public-domain photos (Debian's
 python3-skimage) at camera-like sizes (640x480 to 1600x1200), saved by Pillow at quality 90, 4:2:0.
 
-    /usr/bin/python3 benchmarks/photos.py OUT_DIR [--count 200]
+    /usr/bin/python3 benchmarks/photos.py OUT_DIR [--count 200] [--seed 0]
+
+Another --seed gives other crops of the same photos: an int8 calibration set apart from the photos classified.
 """
 
 import argparse
@@ -20,9 +22,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out")
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    rng = random.Random(0)
+    rng = random.Random(args.seed)
     folder = os.path.dirname(skimage.data.__file__)
     sources = [Image.open(os.path.join(folder, name)).convert("RGB") for name in PHOTOS]
     for i in range(args.count):

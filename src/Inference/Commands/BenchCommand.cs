@@ -55,6 +55,7 @@ static class BenchCommand
             var (warm, iters) = (result.GetValue(warmup), result.GetValue(iterations));
             List<Row> rows;
             string mode;
+            var dtype = RunOptions.Name(options.Dtype);
             if (result.GetValue(train))
             {
                 NativeAllocator.KeepFreedMemory();
@@ -70,8 +71,10 @@ static class BenchCommand
                 using var runner = ModelRunner.Create(source, ran.Backend, on, options with { Threads = result.GetValue(threads) }, source.Transforms with { crop_size = side });
                 rows = batches.Select(b => Measure(Inference(runner, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
+                // An int8 .onnx file computes in int8 whatever --dtype says.
+                dtype = source.Quantization is null ? dtype : RunOptions.Name(ScalarType.Int8);
             }
-            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, ran.Backend, on.ToString(), RunOptions.Name(options.Dtype), mode, get_num_threads(), rows);
+            Write(result.InvocationConfiguration.Output, result.GetValue(json), architecture, ran.Backend, on.ToString(), dtype, mode, get_num_threads(), rows);
             return 0;
         }));
         return command;

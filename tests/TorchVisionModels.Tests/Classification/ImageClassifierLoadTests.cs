@@ -35,12 +35,16 @@ public class ImageClassifierLoadTests
     [InlineData(InferenceBackend.Auto, "cpu", ScalarType.Float32, false, InferenceBackend.Torch, "auto: the plain TorchSharp model was asked for")]
     [InlineData(InferenceBackend.Auto, "cuda", ScalarType.Float32, true, InferenceBackend.Torch, "auto: ONNX Runtime runs on the CPU here, not cuda")]
     [InlineData(InferenceBackend.Torch, "cpu", ScalarType.Float32, true, InferenceBackend.Torch, "as asked")]
+    [InlineData(InferenceBackend.Auto, "cpu", ScalarType.Int8, true, InferenceBackend.OnnxRuntime, "auto: int8 runs on ONNX Runtime")]
+    [InlineData(InferenceBackend.OnnxRuntime, "cpu", ScalarType.Int8, false, InferenceBackend.OnnxRuntime, "as asked")]
     public void AutoChoosesByDeviceTypeAndPath(InferenceBackend asked, string device, ScalarType dtype, bool fast, InferenceBackend backend, string reason)
         => Assert.Equal(new BackendChoice(backend, reason), BackendChoice.For(asked, new Device(device), dtype, fast));
 
     [Theory]
     [InlineData(InferenceBackend.OnnxRuntime, "cuda", ScalarType.Float32, true, "Device cuda: the ONNX Runtime backend runs on the CPU; set Device to cpu.")]
-    [InlineData(InferenceBackend.OnnxRuntime, "cpu", ScalarType.Float16, true, "Dtype Float16: the ONNX Runtime backend runs float32; set Backend to Torch.")]
+    [InlineData(InferenceBackend.OnnxRuntime, "cpu", ScalarType.Float16, true, "Dtype Float16: the ONNX Runtime backend runs float32 and int8; set Backend to Torch.")]
+    [InlineData(InferenceBackend.Torch, "cpu", ScalarType.Int8, true, "Dtype Int8: int8 runs on ONNX Runtime; set Backend to OnnxRuntime.")]
+    [InlineData(InferenceBackend.Auto, "cuda", ScalarType.Int8, true, "Dtype Int8: int8 runs on the CPU, not cuda; set Device to cpu.")]
     [InlineData(InferenceBackend.Auto, "cpu", ScalarType.BFloat16, false, "Dtype BFloat16: 16-bit types run on the fast path; set Fast to True.")]
     [InlineData(InferenceBackend.Torch, "cpu", ScalarType.Float16, false, "Dtype Float16: 16-bit types run on the fast path; set Fast to True.")]
     public void OptionsThatCannotRunTogetherAreRefused(InferenceBackend asked, string device, ScalarType dtype, bool fast, string message)
@@ -51,6 +55,16 @@ public class ImageClassifierLoadTests
     {
         var (choice, device) = BackendChoice.For(new ClassifierOptions { Backend = InferenceBackend.OnnxRuntime });
         Assert.Equal((InferenceBackend.OnnxRuntime, "as asked", TorchSharp.DeviceType.CPU), (choice.Backend, choice.Reason, device.type));
+    }
+
+    [Fact]
+    public void Int8NeedsCalibrationImagesOrAnOnnxFile()
+    {
+        var e = Assert.Throws<OptionException>(() => BackendChoice.For(new ClassifierOptions { Dtype = ScalarType.Int8 }));
+        Assert.Equal(("Dtype", (object)ScalarType.Int8, ("Calibration", (object)"DIR")), (e.Option, e.Value, e.Fix));
+        var (choice, device) = BackendChoice.For(new ClassifierOptions { Dtype = ScalarType.Int8, Calibration = new CalibrationSet("images") });
+        Assert.Equal((InferenceBackend.OnnxRuntime, TorchSharp.DeviceType.CPU), (choice.Backend, device.type));
+        Assert.Equal(new BackendChoice(InferenceBackend.OnnxRuntime, "an .onnx file"), BackendChoice.For(new ClassifierOptions { Dtype = ScalarType.Int8 }, "model.onnx").Choice);
     }
 
     [Fact]

@@ -161,7 +161,7 @@ public class Int8ExportTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void OnnxRuntimeRunsEveryOperationOnIntegers(string name)
+    public void OnnxCheckerAcceptsItAndOnnxRuntimeRunsEveryOperationOnIntegers(string name)
     {
         using var model = ModelCases.Forward(name);
         using var images = Images();
@@ -169,6 +169,8 @@ public class Int8ExportTests
         try
         {
             Int8Exporter.Export(model, Calibration.Ranges(model, [images], CalibrationMethod.MinMax), path, inputSize: (64, 64));
+            var (exitCode, output) = Fixtures.RunPython("check_onnx.py", path);
+            Assert.True(exitCode == 0, output);
             OnnxRuntimeModel.Open(path, 1, saveOptimizedTo: optimized).Dispose();
             var ops = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized)).Graph.Node.GroupBy(n => n.OpType).ToDictionary(g => g.Key, g => g.Count());
             var convolutions = ResNetStructure.Of(model).Convolutions.Count();
