@@ -50,6 +50,10 @@ FUSED = ["resnet18", "resnet50", "resnext50_32x4d", "wide_resnet50_2", "resnet50
 # EPYC: bfloat16 6.1e-3 (resnet18) and 5.3e-3 (resnet50), float16 8.0e-4.
 HALF_PRECISION = [["resnet18", "BFloat16", 2e-2], ["resnet50", "BFloat16", 2e-2], ["resnet50", "Float16", 3e-3]]
 
+# The forward cases int8 export is checked on against quantization.py's oracle: both block kinds, with and without a
+# downsampling shortcut in the first stage.
+INT8 = ["resnet18", "resnet50"]
+
 # Fuzzing: fixture files (relative to the fixtures folder) of which broken copies must fail with one clean error.
 FUZZ = {
     "images": ["images/chelsea_tiny.png", "jpeg/exif_6.jpg", "jpeg/astronaut_progressive_420.jpg", "images/chelsea.gif",
@@ -71,4 +75,4 @@ SERIALIZATION = dict(block="BasicBlock", layers=[1, 1, 1, 1], options={"num_clas
 
 def manifest():
     return {"architectures": ARCHITECTURES, "init": INIT, "forward": FORWARD, "fused": FUSED, "half_precision": HALF_PRECISION,
-            "fuzz": FUZZ, "checkpoints": CHECKPOINTS, "training": TRAINING, "optimizers": OPTIMIZERS, "serialization": SERIALIZATION}
+            "int8": INT8, "fuzz": FUZZ, "checkpoints": CHECKPOINTS, "training": TRAINING, "optimizers": OPTIMIZERS, "serialization": SERIALIZATION}

@@ -21,12 +21,12 @@ import numpy
 import torch
 from PIL import Image
 
+from .cases import INT8
 from .common import SKIMAGE, classic_preset, write_arrays, write_json
 from .models import forward_model
 
 BINS = 2048
 PERCENTILE = 99.9
-CASES = ["resnet18", "resnet50"]
 PHOTOS = ["astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "motorcycle_left.png", "hubble_deep_field.jpg", "camera.png", "coins.png"]
 SIZE = 64
 # The activations whose uint8 levels are kept, to compare layer by layer: the stem's and the first block's.
@@ -129,7 +129,7 @@ def quantization(directory):
     images = calibration_images()
     write_arrays(directory, "quantization_images.npz", {"images": images})
     manifest = {"percentile": PERCENTILE, "bins": BINS, "cases": {}}
-    for case in CASES:
+    for case in INT8:
         model, _ = forward_model(case)
         model.eval()
         network = folded_network(model)

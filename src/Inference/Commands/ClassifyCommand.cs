@@ -30,10 +30,14 @@ static class ClassifyCommand
         {
             Description = "Write JSON Lines here, one line per image as it finishes, instead of printing; run again with the same file to resume where it stopped",
         };
+        var reportPath = new Option<string?>("--report")
+        {
+            Description = $"Also write one self-contained HTML page: each image's thumbnail beside its top-k as bars, and the errors (the first {ClassificationReport.MaxShown} of each)",
+        };
 
         var command = new Command("classify", $"Classify images: top-k labels and probabilities, as the classic PyTorch script prints them. {ExitCodes.Help}")
         {
-            topk, batchSize, json, run.Verbose, exif, filesFrom, shard, shards, resultsPath, images,
+            topk, batchSize, json, run.Verbose, exif, filesFrom, shard, shards, resultsPath, reportPath, images,
         };
         command.Validators.Add(r =>
         {
@@ -75,10 +79,12 @@ static class ClassifyCommand
             using var recorded = resultsFile is null ? null : ResultsFile.Open(resultsFile, ResultsFile.Run.Of(classifier.Source!, k, result.GetValue(exif)));
             var pending = recorded is null ? files : files.Where(f => !recorded.Records(f));
             var (failed, internalError) = (0, false);
+            using var report = result.GetValue(reportPath) is { } page ? ClassificationReport.Create(page, $"{classifier.Source!.Architecture}, {classifier.Source.Description}") : null;
             var results = classifier.Classify(pending, k, result.GetValue(batchSize), result.GetValue(exif)).Select(r =>
             {
                 failed += r.Error is null ? 0 : 1;
                 internalError |= r.InternalError;
+                report?.Add(r);
                 return r;
             });
             if (recorded is not null)

@@ -16,10 +16,14 @@ static class EvaluateCommand
         var workers = new Option<int>("--workers") { Description = "Threads decoding images", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print one JSON document instead of the table" };
         var run = new RunOptions();
+        var report = new Option<string?>("--report")
+        {
+            Description = "Also write one self-contained HTML page: accuracy per class and the confusion matrix (the most frequent confusions past 50 classes)",
+        };
 
         var command = new Command("evaluate", "Top-1 and top-5 accuracy of a model on a folder of labelled images, overall and per class.")
         {
-            data, batchSize, workers, json, run.Verbose,
+            data, batchSize, workers, json, report, run.Verbose,
         };
         foreach (var option in source.All.Concat(run.All).Concat(preprocessing.All))
             command.Options.Add(option);
@@ -44,6 +48,8 @@ static class EvaluateCommand
             var loader = new ImageFolderLoader(dataset, (image, _) => preset.forward(image), result.GetValue(batchSize), num_workers: Math.Max(1, result.GetValue(workers)));
             loader.Skipped += e => error.WriteLine($"warning: skipped {e.Message}");
             var evaluation = Evaluation.Evaluate(classifier.Model, loader, dataset.classes.Count, classifier.Device);
+            if (result.GetValue(report) is { } page)
+                EvaluationReport.Write(page, $"{loaded.Architecture}, {loaded.Description}, on {directory}", evaluation, dataset.classes);
 
             var output = result.InvocationConfiguration.Output;
             if (result.GetValue(json))

@@ -7,8 +7,9 @@ namespace Inference.Commands;
 static class ImageInputs
 {
     /// <summary>
-    /// The files of <paramref name="shard"/>, each real folder walked once; <paramref name="warn"/> hears of each link
-    /// not followed again. A folder's files are sharded by their path relative to it, a file by its path as given.
+    /// The files of <paramref name="shard"/>, found as they are asked for (a folder streams, one subfolder's entries at a
+    /// time), each real folder walked once; <paramref name="warn"/> hears of each link not followed again. A folder's
+    /// files are sharded by their path relative to it, a file by its path as given.
     /// </summary>
     /// <exception cref="ArgumentException">A folder holds no image.</exception>
     public static IEnumerable<string> Expand(IEnumerable<string> paths, Action<string> warn, Shard shard)
@@ -17,17 +18,16 @@ static class ImageInputs
         {
             if (Directory.Exists(path))
             {
-                var repeated = new List<string>();
-                var files = FolderWalk.Folders(path, repeated)
-                    .SelectMany(folder => Directory.EnumerateFiles(folder).Where(f => ImageFile.Extensions.Contains(Path.GetExtension(f))))
-                    .Order(StringComparer.Ordinal)
-                    .ToList();
-                foreach (var link in repeated)
-                    warn($"skipped {link}: a link to a folder already walked");
-                if (files.Count == 0)
+                var any = false;
+                foreach (var file in FolderWalk.Files(path, name => ImageFile.Extensions.Contains(Path.GetExtension(name)),
+                    link => warn($"skipped {link}: a link to a folder already walked")))
+                {
+                    any = true;
+                    if (shard.Contains(Path.GetRelativePath(path, file).Replace('\\', '/')))
+                        yield return file;
+                }
+                if (!any)
                     throw new ArgumentException($"{path} holds no images ({string.Join(", ", ImageFile.Extensions.Order(StringComparer.Ordinal))}, in it or its subfolders): give image files or a folder of them.");
-                foreach (var file in files.Where(f => shard.Contains(Path.GetRelativePath(path, f).Replace('\\', '/'))))
-                    yield return file;
             }
             else if (shard.Contains(path))
             {

@@ -21,6 +21,9 @@ public sealed record BackendChoice(InferenceBackend Backend, string Reason)
         if (options.Dtype == ScalarType.Int8 && onnxFile is null && options.Calibration is null)
             throw new OptionException(nameof(ClassifierOptions.Dtype), options.Dtype, "int8 quantizes the model on calibration images like those it will classify, or runs an int8 .onnx file",
                 (nameof(ClassifierOptions.Calibration), "DIR"));
+        if (options.Calibration is { } calibration && options.Dtype != ScalarType.Int8)
+            throw new OptionException(nameof(ClassifierOptions.Calibration), calibration.Directory, "calibration images quantize the model to int8",
+                (nameof(ClassifierOptions.Dtype), ScalarType.Int8));
         var backend = onnxFile is not null ? InferenceBackend.OnnxRuntime : options.Backend;
         var device = options.Device ?? (backend == InferenceBackend.OnnxRuntime || options.Dtype == ScalarType.Int8 ? CPU : Devices.Resolve(null));
         var choice = For(backend, device, options.Dtype, options.Fast);

@@ -35,6 +35,45 @@ public static class FolderWalk
         return folders;
     }
 
+    /// <summary>
+    /// The files below <paramref name="root"/> that <paramref name="include"/> takes (by name), in the ordinal order of
+    /// their paths, found as they are asked for: one folder's entries are held at a time, so a tree of any size
+    /// streams. Links are followed as <see cref="Folders"/> follows them, each real folder once; a link to a folder
+    /// already walked goes to <paramref name="repeated"/> when it is met.
+    /// </summary>
+    public static IEnumerable<string> Files(string root, Func<string, bool> include, Action<string> repeated)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        return Walk(root, RealPath(root, Path.GetFullPath(root)));
+
+        IEnumerable<string> Walk(string folder, string real)
+        {
+            seen.Add(real);
+            // Sorted as their paths sort: a subfolder as its name and a separator, so "b.jpg" comes before "b/x.jpg".
+            var entries = new DirectoryInfo(folder).EnumerateFileSystemInfos()
+                .Where(e => e is DirectoryInfo || include(e.Name))
+                .OrderBy(e => e is DirectoryInfo ? e.Name + Path.DirectorySeparatorChar : e.Name, StringComparer.Ordinal)
+                .ToList();
+            foreach (var entry in entries)
+            {
+                var path = Path.Combine(folder, entry.Name);
+                if (entry is not DirectoryInfo)
+                {
+                    yield return path;
+                    continue;
+                }
+                var childReal = RealPath(path, Path.Combine(real, entry.Name));
+                if (seen.Contains(childReal))
+                {
+                    repeated(path);
+                    continue;
+                }
+                foreach (var file in Walk(path, childReal))
+                    yield return file;
+            }
+        }
+    }
+
     /// <summary>The folder a link leads to in the end, or <paramref name="real"/> (its parent's real path and its name) when it is no link.</summary>
     static string RealPath(string path, string real)
     {

@@ -57,7 +57,8 @@ public static class Calibration
         foreach (var batch in batches)
             Run(network, batch, (name, x) =>
             {
-                var (min, max) = (x.min().item<float>(), x.max().item<float>());
+                var (low, high) = aminmax(InMemoryOrder(x));
+                var (min, max) = (low.item<float>(), high.item<float>());
                 minMax[name] = minMax.TryGetValue(name, out var seen) ? new(Math.Min(seen.Min, min), Math.Max(seen.Max, max)) : new(min, max);
             });
         if (method.Percentile >= 100)
@@ -68,6 +69,13 @@ public static class Calibration
             Run(network, batch, (name, x) => Count(x, minMax[name], counts[name]));
         return minMax.ToDictionary(entry => entry.Key, entry => Clip(entry.Value, counts[entry.Key], method.Percentile));
     }
+
+    /// <summary>
+    /// The same values, viewed in the order they lie in memory. FusedResNet's activations are channels-last, and
+    /// libtorch reduces such a tensor seen as NCHW about 100 times slower (measured: 440 ms against 5 ms for 25 M
+    /// values, AMD EPYC).
+    /// </summary>
+    static Tensor InMemoryOrder(Tensor x) => x.dim() == 4 && !x.is_contiguous() ? x.permute(0, 2, 3, 1) : x;
 
     static void Run(FusedResNet network, Tensor batch, Action<string, Tensor> observe)
     {
@@ -85,7 +93,7 @@ public static class Calibration
         if (range.Max == range.Min)
             return;
         var perUnit = Bins / (range.Max - range.Min);
-        using var bins = x.to(float32).sub(range.Min).mul_(perUnit).floor_().clamp_(0, Bins - 1).to(int64).flatten().bincount(null, Bins);
+        using var bins = InMemoryOrder(x).to(float32).sub(range.Min).mul_(perUnit).floor_().clamp_(0, Bins - 1).to(int64).flatten().bincount(null, Bins);
         var binCounts = bins.data<long>().ToArray();
         for (var i = 0; i < Bins; i++)
             counts[i] += binCounts[i];

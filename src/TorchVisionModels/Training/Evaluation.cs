@@ -9,7 +9,8 @@ namespace TorchVisionModels.Training;
 /// <param name="Loss">Mean cross-entropy (without label smoothing).</param>
 /// <param name="Correct">Images whose best class is right, per class.</param>
 /// <param name="Total">Images per class.</param>
-public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Correct, long[] Total)
+/// <param name="Confusion">Images by true class (row) and best class (column).</param>
+public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Correct, long[] Total, long[][] Confusion)
 {
     /// <summary>Runs <paramref name="model"/> in eval mode, without gradients, over every batch of <paramref name="loader"/>, on <paramref name="device"/>.</summary>
     /// <param name="model">The classifier; left in eval mode.</param>
@@ -23,6 +24,7 @@ public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Co
         double lossSum = 0;
         var correct = new long[numClasses];
         var total = new long[numClasses];
+        var confusion = Enumerable.Range(0, numClasses).Select(_ => new long[numClasses]).ToArray();
         using var _ = inference_mode();
         foreach (var batch in loader.Batches(0))
         {
@@ -35,11 +37,13 @@ public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Co
             var best = logits.topk(Math.Min(5, numClasses), dim: 1).indexes;
             var hits = best.eq(onDevice.unsqueeze(1));
             var first = hits[.., 0].cpu().data<bool>().ToArray();
+            var predicted = best[.., 0].cpu().data<long>().ToArray();
             var any = hits.any(1).cpu().data<bool>().ToArray();
             var labels = targets.data<long>().ToArray();
             for (var i = 0; i < labels.Length; i++)
             {
                 total[labels[i]]++;
+                confusion[labels[i]][predicted[i]]++;
                 if (first[i])
                 {
                     correct[labels[i]]++;
@@ -52,6 +56,6 @@ public sealed record Evaluation(double Top1, double Top5, double Loss, long[] Co
         }
         if (count == 0)
             throw new ArgumentException($"{loader.SampleCount} images of the evaluation set, none readable: nothing to evaluate.");
-        return new(100.0 * top1 / count, 100.0 * top5 / count, lossSum / count, correct, total);
+        return new(100.0 * top1 / count, 100.0 * top5 / count, lossSum / count, correct, total, confusion);
     }
 }

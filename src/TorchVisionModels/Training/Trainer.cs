@@ -14,7 +14,7 @@ namespace TorchVisionModels.Training;
 /// label smoothing), SGD or AdamW, a learning rate set at every optimizer step, gradient accumulation, and top-1 /
 /// top-5 on a validation set after each epoch. <see cref="Fit"/> keeps its output folder current after every epoch:
 /// <c>last.pt</c> (a resumable <see cref="TrainingCheckpoint"/>), <c>best.pt</c> (the weights with the best
-/// validation top-1, a plain state dict), a model card beside each (<c>best.card.json</c>, <c>last.card.json</c>), and <c>metrics.jsonl</c>.
+/// validation top-1, a plain state dict), a model card beside each (<c>best.card.json</c>, <c>last.card.json</c>), <c>metrics.jsonl</c>, and <c>report.html</c> (<see cref="TrainingReport"/>).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -126,6 +126,7 @@ public sealed class Trainer : IDisposable
                 epoch = Epoch, train_loss = loss, lr = result.LearningRate, seconds, images_per_second = result.ImagesPerSecond,
                 val_top1 = evaluation?.Top1, val_top5 = evaluation?.Top5, val_loss = evaluation?.Loss, is_best = isBest,
             })]);
+            TrainingReport.Write(Path.Combine(outputDirectory, "report.html"), $"{card.Architecture} on {card.Categories.Count} classes", metrics);
             yield return result;
         }
     }

@@ -61,6 +61,7 @@ public class Int8CommandTests
     [InlineData("--dtype int8 --calibration {empty}", "error: --calibration {empty}: it holds no images, in it or its subfolders.")]
     [InlineData("--dtype int8 --calibration {corrupt} --calibration-count 1", "error: --calibration {corrupt}: {corrupt}/broken.png is not a JPEG, PNG, BMP, GIF or WebP image.")]
     [InlineData("--dtype int8 --backend torch --calibration {calibration}", "error: --dtype int8: int8 runs on ONNX Runtime; use --backend onnxruntime.")]
+    [InlineData("--calibration {calibration}", "error: --calibration {calibration}: calibration images quantize the model to int8; use --dtype int8.")]
     [InlineData("--calibration-count 4", "error: --calibration-count and --calibration-method go with --calibration DIR, the images to calibrate on.")]
     public void BadInputsAreNamed(string options, string message)
     {

@@ -14,7 +14,7 @@ public class Int8ExportTests
 {
     static readonly JsonElement Oracle = Fixtures.Json("quantization.json");
 
-    public static TheoryData<string> Cases() => new(Oracle.GetProperty("cases").EnumerateObject().Select(c => c.Name));
+    public static TheoryData<string> Cases() => new(Fixtures.Strings(Fixtures.Cases.GetProperty("int8")));
 
     static Tensor Images() => Fixtures.Arrays("quantization_images.npz")["images"];
 
