@@ -61,7 +61,7 @@ public class BenchCommandTests
     [InlineData("error: --train measures the float32 TorchSharp model: drop --backend and --dtype.", "--train", "--backend", "onnxruntime")]
     [InlineData("error: --train measures the float32 TorchSharp model: drop --backend and --dtype.", "--train", "--dtype", "bfloat16")]
     [InlineData("error: --dtype bfloat16: 16-bit types run on the fast path; use --fast true.", "--dtype", "bfloat16", "--fast", "false")]
-    [InlineData("error: --dtype float16: the ONNX Runtime backend runs float32; use --backend torch.", "--dtype", "float16", "--backend", "onnxruntime")]
+    [InlineData("error: --dtype float16: the ONNX Runtime backend runs float32 and int8; use --backend torch.", "--dtype", "float16", "--backend", "onnxruntime")]
     [InlineData("error: --device cuda: the ONNX Runtime backend runs on the CPU; use --device cpu.", "--device", "cuda", "--backend", "onnxruntime")]
     [InlineData("--device must be auto, cpu, cuda or cuda:N, got 'gpu'", "--device", "gpu")]
     [InlineData("error: --device cuda: CUDA is not available (no GPU is visible, or this build uses TorchSharp's CPU backend: build with -p:TorchBackend=cuda).", "--device", "cuda")]

@@ -135,7 +135,7 @@ public class ClassifyCommandTests
     {
         var (exitCode, _, error) = CliRunner.Run("classify", "--model", "resnet18", "--weights", Weights, "--verbose", Path.Combine(Fixtures.Samples, "cat.png"));
         Assert.True(exitCode == 0, error);
-        Assert.Equal("forward_resnet18.weights.pt on cpu, backend onnxruntime (auto: the fastest measured for float32 on the CPU)", error.Trim());
+        Assert.Equal("forward_resnet18.weights.pt on cpu in float32, backend onnxruntime (auto: the fastest measured for float32 on the CPU)", error.Trim());
     }
 
     static void AssertPyTorchsTop5(params string[] options) => AssertModelsTop5("resnet18", options);

@@ -47,10 +47,12 @@ public sealed class FolderWalkTests : IDisposable
         Touch("b/2.jpg");
         using var files = FolderWalk.Files(root.FullName, _ => true, _ => { }).GetEnumerator();
         Assert.True(files.MoveNext());
-        // A folder made after the walk started, sorting after the one being read, is still found: the walk is lazy.
-        Touch("c/3.jpg");
+        Assert.Equal(Path.Combine(root.FullName, "a", "1.jpg"), files.Current);
+        // A file added to a folder the walk has not reached yet is still found: each folder is read when reached.
+        Touch("b/3.jpg");
         Assert.True(files.MoveNext());
         Assert.True(files.MoveNext());
-        Assert.Equal(Path.Combine(root.FullName, "c", "3.jpg"), files.Current);
+        Assert.Equal(Path.Combine(root.FullName, "b", "3.jpg"), files.Current);
+        Assert.False(files.MoveNext());
     }
 }

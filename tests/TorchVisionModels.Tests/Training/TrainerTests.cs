@@ -188,7 +188,7 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         using (var trainer = new Trainer(model, Options with { Epochs = 1 }, CPU))
             _ = trainer.Fit(TrainLoader(), TestLoader(), Out("ckpt"), Card(model)).ToList();
 
-        Assert.Equal(["best.card.json", "best.pt", "last.card.json", "last.pt", "metrics.jsonl"],
+        Assert.Equal(["best.card.json", "best.pt", "last.card.json", "last.pt", "metrics.jsonl", "report.html"],
             Directory.GetFiles(Out("ckpt")).Select(Path.GetFileName).Order());
         Assert.Equal(Card(model).ToJson(), ModelCard.Read(Out("ckpt/best.card.json")).ToJson());
         var (exitCode, text) = Fixtures.RunPython("check_state_dict.py", Out("ckpt/last.pt"), "--model", "resnet18", "--num-classes", "10", "--optimizer", "sgd");
