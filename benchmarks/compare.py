@@ -17,11 +17,15 @@ train: training steps (forward, cross-entropy, backward, SGD), PyTorch eager aga
 --train-cases (model:batch:size, default resnet18:64:64,resnet50:16:224).
 
     /usr/bin/python3 benchmarks/compare.py [--parts inference,classify,train] [--models resnet50,resnet18]
-        [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16] [--int8] [--photos 200]
+        [--batch-size 1,8] [--iters 20] [--rounds 3] [--threads 2] [--bf16] [--int8] [--batch-job] [--photos 200]
 
 --int8 adds int8: our export quantized (export --quantize int8, calibrated on --calibration-count photos from
 benchmarks/photos.py) on ONNX Runtime, against our float32 default; and in classify, `classify --dtype int8` (its first
 run, which calibrates and caches the export, apart).
+
+--batch-job adds, in classify, the batch job's ways of running: `classify --output` (JSON Lines, resumable) against
+plain `classify`, and two shards (`--shard 0/2`, `--shard 1/2`) of one thread each, run at once, against one process
+of two threads.
 
 --bf16 adds both sides in bfloat16 (PyTorch eager with the model and input cast, our fast path with --dtype bfloat16).
 --pointwise-kernels onednn,matmul adds our TorchSharp cases once per kernel for 1x1 convolutions
@@ -235,6 +239,10 @@ def compare_classify(args):
             "classify (default: auto)": ours,
             "classify --backend torch": ours[:3] + ["--backend", "torch"] + ours[3:],
         }
+        if args.batch_job:
+            cases["classify --output"] = ours[:3] + ["--output", os.path.join(scratch, "results-{round}.jsonl")] + [a for a in ours[3:] if a != "--json"]
+            cases["classify --threads 2"] = ours[:3] + ["--threads", "2"] + ours[3:]
+            cases["two shards, --threads 1 each, at once"] = [ours[:3] + ["--threads", "1", "--shard", f"{k}/2"] + ours[3:] for k in (0, 1)]
         if args.int8:
             calibration = calibration_photos(scratch, args)
             cases["classify --dtype int8"] = ours[:3] + ["--dtype", "int8", "--calibration", calibration, "--calibration-count", str(args.calibration_count)] + ours[3:]
@@ -243,7 +251,7 @@ def compare_classify(args):
         for round in range(args.rounds):
             names = list(cases)
             for name in names[round % len(names):] + names[:round % len(names)]:
-                rows.setdefault(name, []).append(timed(cases[name], env))
+                rows.setdefault(name, []).append(timed(cases[name], env, round))
     script = median(rows[next(iter(cases))])
     print(f"\n`classify` end to end, {args.photos} JPEG photos (benchmarks/photos.py), ResNet-50, whole processes, "
           f"median of {args.rounds} rounds\n")
@@ -256,14 +264,20 @@ def compare_classify(args):
         print(f"| {name} | {cell(seconds, 2)} | {cell(args.photos / seconds, 1)} | {cell(script / seconds, 2, 'x')} |")
 
 
-def timed(command, env):
-    """The wall-clock seconds of a whole command; NaN (reported as died) when it fails."""
+def timed(command, env, round=0):
+    """The wall-clock seconds of a whole command, or of several run at once (a list of commands) until the last ends;
+    NaN (reported as died) when one fails. {round} in an argument is the round's number (a fresh output file each)."""
+    commands = command if isinstance(command[0], list) else [command]
     start = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
-    if done.returncode != 0:
-        print(f"died (exit {done.returncode}): {' '.join(command)}\n{done.stderr[-2000:]}", file=sys.stderr)
-        return float("nan")
-    return time.perf_counter() - start
+    running = [subprocess.Popen([a.replace("{round}", str(round)) for a in c], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+               for c in commands]
+    failed = False
+    for process, c in zip(running, commands):
+        _, error = process.communicate()
+        if process.returncode != 0:
+            print(f"died (exit {process.returncode}): {' '.join(c)}\n{error[-2000:]}", file=sys.stderr)
+            failed = True
+    return float("nan") if failed else time.perf_counter() - start
 
 
 def main():
@@ -276,6 +290,7 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--int8", action="store_true")
+    parser.add_argument("--batch-job", action="store_true")
     parser.add_argument("--calibration-count", type=int, default=256)
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--train-cases", default="resnet18:64:64,resnet50:16:224")

@@ -27,7 +27,6 @@ static class BenchCommand
         batchSizes.Validators.Add(r => { if (r.GetValueOrDefault<int[]>()?.Any(n => n < 1) != false) r.AddError("--batch-size takes positive whole numbers separated by commas"); });
         var iterations = OptionRules.Positive(new Option<int>("--iters") { Description = "Timed iterations per batch size", DefaultValueFactory = _ => 20 });
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations first", DefaultValueFactory = _ => 3 };
-        var threads = new Option<int>("--threads") { Description = "Intra-op threads (0: the library's default)", DefaultValueFactory = _ => 0 };
         var size = OptionRules.Positive(new Option<int>("--input-size") { Description = "Image height and width", DefaultValueFactory = _ => 224 });
         var run = new RunOptions();
         var onnx = new Option<string?>("--onnx") { Description = "With --backend onnxruntime: benchmark this .onnx file (say, one torch.onnx.export wrote)" };
@@ -36,16 +35,16 @@ static class BenchCommand
 
         var command = new Command("bench", "Measure inference (or, with --train, training-step) latency, throughput and peak memory.")
         {
-            model, batchSizes, iterations, warmup, threads, size, onnx, train, json,
+            model, batchSizes, iterations, warmup, size, onnx, train, json,
         };
         foreach (var option in run.All)
             command.Options.Add(option);
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
             var architecture = result.GetValue(model)!;
-            if (result.GetValue(threads) is > 0 and var t)
-                set_num_threads(t);
             var options = run.Read(result, progress: false, preset => preset);
+            if (options.Threads > 0)
+                set_num_threads(options.Threads);
             if (result.GetValue(onnx) is not null && options.Backend != InferenceBackend.OnnxRuntime)
                 throw new ArgumentException("--onnx needs --backend onnxruntime.");
             if (result.GetValue(train) && (options.Backend == InferenceBackend.OnnxRuntime || options.Dtype != ScalarType.Float32))
@@ -68,7 +67,7 @@ static class BenchCommand
             else
             {
                 using var source = result.GetValue(onnx) is { } path ? ModelSource.Load(null, path) : ModelSource.Untrained(architecture);
-                using var runner = ModelRunner.Create(source, ran.Backend, on, options with { Threads = result.GetValue(threads) }, source.Transforms with { crop_size = side });
+                using var runner = ModelRunner.Create(source, ran.Backend, on, options, source.Transforms with { crop_size = side });
                 rows = batches.Select(b => Measure(Inference(runner, b, side, on), b, warm, iters)).ToList();
                 mode = "inference";
                 // An int8 .onnx file computes in int8 whatever --dtype says.

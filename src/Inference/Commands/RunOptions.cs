@@ -7,7 +7,7 @@ namespace Inference.Commands;
 
 /// <summary>
 /// How a model runs, declared once for every command that runs one: <c>--backend</c>, <c>--device</c>, <c>--dtype</c>,
-/// <c>--fast</c> and <c>--verbose</c>, read into the library's typed <see cref="ClassifierOptions"/>. What may run
+/// <c>--fast</c>, <c>--threads</c>, the int8 calibration and <c>--verbose</c>, read into the library's typed <see cref="ClassifierOptions"/>. What may run
 /// together is the library's rule (<see cref="BackendChoice.For(ClassifierOptions, string?)"/>); its refusals are said
 /// with these options' names (<see cref="OptionNames.Message"/>).
 /// </summary>
@@ -34,12 +34,18 @@ sealed class RunOptions
         DefaultValueFactory = _ => true,
     };
 
+    public Option<int> Threads { get; } = new("--threads")
+    {
+        Description = "Threads the model computes with (0: one per core): ONNX Runtime's, or libtorch's on the torch backend",
+        DefaultValueFactory = _ => 0,
+    };
+
     public Option<bool> Verbose { get; } = new("--verbose") { Description = "Say on stderr which weights, device and backend ran, and why" };
 
     public CalibrationOptions Calibration { get; } = new();
 
     /// <summary>The options but <see cref="Verbose"/>, which only commands that report add.</summary>
-    public IEnumerable<Option> All => [Backend, Device, Dtype, Fast, .. Calibration.All];
+    public IEnumerable<Option> All => [Backend, Device, Dtype, Fast, Threads, .. Calibration.All];
 
     /// <summary>The library's options for what the command line asks.</summary>
     public ClassifierOptions Read(ParseResult result, bool progress, Func<TorchVisionModels.Transforms.ImageClassification, TorchVisionModels.Transforms.ImageClassification> preprocessing) => new()
@@ -49,6 +55,7 @@ sealed class RunOptions
         Dtype = Dtypes[result.GetValue(Dtype)!],
         Calibration = Calibration.Read(result),
         Fast = result.GetValue(Fast),
+        Threads = result.GetValue(Threads),
         Progress = progress,
         Preprocessing = preprocessing,
     };

@@ -26,7 +26,6 @@ static class ServeCommand
         var delay = new Option<int>("--max-batch-delay-ms") { Description = "How long a batch's first request waits for more", DefaultValueFactory = _ => (int)defaults.MaxBatchDelay.TotalMilliseconds };
         var queue = OptionRules.Positive(new Option<int>("--max-queue") { Description = "The most images waiting for the model; more get 503", DefaultValueFactory = _ => defaults.MaxQueue });
         var maxImages = OptionRules.Positive(new Option<int?>("--max-images-per-request") { Description = "The most images one request may carry (default: --max-batch-size)" });
-        var threads = new Option<int>("--threads") { Description = "Threads the model computes with (0: one per core)" };
         var topk = OptionRules.Positive(new Option<int>("--topk") { Description = "Classes per image in top-k answers, unless a request asks otherwise", DefaultValueFactory = _ => defaults.TopK });
         var timeout = OptionRules.Positive(new Option<int>("--request-timeout-ms") { Description = "The longest a request may take, reading and decoding included (504 after)", DefaultValueFactory = _ => (int)defaults.RequestTimeout.TotalMilliseconds });
         var maxRequest = OptionRules.Positive(new Option<int>("--max-request-mb") { Description = "The largest request body in MB (413 above)", DefaultValueFactory = _ => (int)(defaults.MaxRequestBytes >> 20) });
@@ -46,7 +45,7 @@ static class ServeCommand
 
         var command = new Command("serve", "Serve a model over HTTP: KServe's v2 protocol, POST /predictions/NAME, /metrics; dynamic batching.")
         {
-            name, host, port, grpcPort, maxBatch, delay, queue, maxImages, threads, topk, timeout,
+            name, host, port, grpcPort, maxBatch, delay, queue, maxImages, topk, timeout,
             maxRequest, budget, apiKeys, metrics, tlsCertificate, tlsKey,
         };
         foreach (var option in source.All.Concat(run.All))
@@ -58,9 +57,7 @@ static class ServeCommand
         });
         command.SetAction(result => ExitCodes.Report(result, () =>
         {
-            if (result.GetValue(threads) is > 0 and var t)
-                TorchSharp.torch.set_num_threads(t);
-            var classifierOptions = run.Read(result, progress: true, preset => preset) with { Threads = result.GetValue(threads) };
+            var classifierOptions = run.Read(result, progress: true, preset => preset);
             var classifier = source.LoadClassifier(result, classifierOptions);
             var options = new ServerOptions
             {

@@ -23,7 +23,7 @@ public sealed record ClassifierOptions
     /// <summary>Torch backend: fold the norm layers and run channels-last (<see cref="FusedResNet"/>); false runs the model as it is.</summary>
     public bool Fast { get; init; } = true;
 
-    /// <summary>ONNX Runtime's intra-op threads; 0 (default) for one per core.</summary>
+    /// <summary>Threads the model computes with: ONNX Runtime's intra-op threads, or libtorch's (process-wide) on the Torch backend; 0 (default) for one per core.</summary>
     public int Threads { get; init; }
 
     /// <summary>Change the weights' preprocessing preset, e.g. <c>p => p with { crop_size = 288 }</c> for a model trained at another size.</summary>

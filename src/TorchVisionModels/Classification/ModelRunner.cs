@@ -30,6 +30,8 @@ public static class ModelRunner
         }
         if (backend == InferenceBackend.OnnxRuntime)
             return Exported(source, options, preset);
+        if (options.Threads > 0)
+            set_num_threads(options.Threads);
         if (options.Fast)
         {
             // FusedResNet keeps its own copies of the weights: the network is not needed afterwards.

@@ -15,6 +15,16 @@ public class ClassifyCommandTests
     [Fact]
     public void TorchSharpFastPathEqualsPyTorchsTop5() => AssertPyTorchsTop5("--weights", Weights, "--backend", "torch");
 
+    /// <summary>--threads sets libtorch's thread count, process-wide, so in a child process.</summary>
+    [Fact]
+    public void ThreadsSetsTheTorchBackendsThreads() => ChildProcess.Run(OneThread);
+
+    static void OneThread(string[] _)
+    {
+        AssertPyTorchsTop5("--weights", Weights, "--backend", "torch", "--threads", "1");
+        Assert.Equal(1, TorchSharp.torch.get_num_threads());
+    }
+
     /// <summary>ResNet-50 on TorchSharp's fast path: channels-last 1x1 convolutions, which killed the process on AMD CPUs (oneDNN), so in a child process.</summary>
     [Fact]
     public void Resnet50OnTheFastPathEqualsPyTorchsTop5() => ChildProcess.Run(Resnet50EqualsPyTorchsTop5);
