@@ -74,8 +74,10 @@ public static class ModelRunner
                 File.Delete(path);
             }
         }
-        // An int8 export is named by its calibration too: other images or another method make another model.
-        var identity = calibration is null ? source.Identity : $"{source.Identity}\nint8 {calibration.Sha256(calibration.Files())} {System.Text.Json.JsonSerializer.Serialize(ModelCard.Preprocessing.Of(preset))}";
+        // An int8 export is named by its calibration too: other images, another method or another preprocessing of
+        // them make another model.
+        var identity = calibration is null ? source.Identity
+            : string.Join('\n', source.Identity, "int8", calibration.Sha256(calibration.Files()), System.Text.Json.JsonSerializer.Serialize(ModelCard.Preprocessing.Of(preset)));
         var key = OnnxExportCache.Key(source.WeightsFile, identity, size, fold: true, Opset);
         var name = calibration is null ? source.Architecture : $"{source.Architecture}-int8";
         return OnnxExportCache.Open(name, key, options.Threads, path => Export(path, new Dictionary<string, string> { [OnnxExportCache.KeyEntry] = key }));
