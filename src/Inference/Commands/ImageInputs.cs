@@ -19,7 +19,7 @@ static class ImageInputs
             if (Directory.Exists(path))
             {
                 var any = false;
-                foreach (var file in FolderWalk.Files(path, name => ImageFile.Extensions.Contains(Path.GetExtension(name)),
+                foreach (var file in FolderWalk.Files(path, ImageFile.HasImageExtension,
                     link => warn($"skipped {link}: a link to a folder already walked")))
                 {
                     any = true;

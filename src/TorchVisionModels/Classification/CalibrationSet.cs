@@ -30,7 +30,7 @@ public sealed record CalibrationSet(string Directory, int Count = CalibrationSet
             throw new OptionException($"{nameof(ClassifierOptions.Calibration)}.{nameof(Count)}", Count, "calibration needs at least one image");
         if (!System.IO.Directory.Exists(Directory))
             throw new OptionException(nameof(ClassifierOptions.Calibration), Directory, "no such folder: give a folder of images like those the model will classify");
-        var all = FolderWalk.Files(Directory, name => ImageFile.Extensions.Contains(Path.GetExtension(name)), _ => { }).ToList();
+        var all = FolderWalk.Files(Directory, ImageFile.HasImageExtension, _ => { }).ToList();
         if (all.Count == 0)
             throw new OptionException(nameof(ClassifierOptions.Calibration), Directory, "it holds no images, in it or its subfolders");
         if (all.Count < Count)

@@ -33,7 +33,7 @@ public sealed class ImageFolder
             var before = samples.Count;
             foreach (var path in ImageFiles(Path.Combine(root, name), repeated))
             {
-                if (ImageFile.Extensions.Contains(Path.GetExtension(path)))
+                if (ImageFile.HasImageExtension(path))
                     samples.Add((path, class_to_idx[name]));
                 else
                     skipped.Add(path);

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Text;
+using static System.FormattableString;
 
 namespace TorchVisionModels.Training;
 
@@ -74,6 +74,4 @@ public static class EvaluationReport
             writer.Write($"<tr><td class=\"name\">{HtmlPage.Encode(classes[row])}</td><td class=\"name\">{HtmlPage.Encode(classes[column])}</td><td>{evaluation.Confusion[row][column]}</td></tr>\n");
         writer.Write("</table>\n");
     }
-
-    static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

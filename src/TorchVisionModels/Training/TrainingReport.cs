@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using static System.FormattableString;
 
 namespace TorchVisionModels.Training;
 
@@ -67,6 +68,4 @@ public static class TrainingReport
         }
         return svg.Append("</svg>\n").ToString();
     }
-
-    static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

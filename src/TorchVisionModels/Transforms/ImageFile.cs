@@ -26,6 +26,9 @@ public static class ImageFile
         ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp",
     };
 
+    /// <summary>Whether <paramref name="path"/> has one of the <see cref="Extensions"/>: a file a folder walk takes.</summary>
+    public static bool HasImageExtension(string path) => Extensions.Contains(Path.GetExtension(path));
+
     static readonly Configuration Formats = new(
         new PngConfigurationModule(), new BmpConfigurationModule(), new GifConfigurationModule(), new WebpConfigurationModule())
     {
