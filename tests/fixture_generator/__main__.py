@@ -9,7 +9,7 @@ import sys
 import torch
 import torchvision
 
-from . import cases, engine, hostile, images, jpeg, models, names, quantization, schedules, serialization, training, weights
+from . import cases, engine, hostile, images, jpeg, models, names, quantization, schedules, serialization, tensorboard, training, weights
 from .common import write_json
 
 STAGING = ".partial"
@@ -42,6 +42,7 @@ def generate(directory):
     schedules.schedules(staging)
     engine.training_engine(staging)
     quantization.quantization(staging)
+    tensorboard.tensorboard(staging)
     write_json(staging, "cases.json", manifest)
     # Written last: the build's stamp that the set is whole.
     write_json(staging, "versions.json", {"torch": torch.__version__, "torchvision": torchvision.__version__})

@@ -50,6 +50,20 @@ def _image_folder():
         shutil.rmtree(root)
 
 
+def _tensorboard_writer():
+    """torch.utils.tensorboard.SummaryWriter's methods and their parameters, read from torch's source: importing it
+    needs the tensorboard package, which Debian 12 does not have."""
+    import ast
+    path = os.path.join(os.path.dirname(torch.__file__), "utils", "tensorboard", "writer.py")
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    writer = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SummaryWriter")
+    names = set()
+    for method in (n for n in writer.body if isinstance(n, ast.FunctionDef) and (n.name == "__init__" or not n.name.startswith("_"))):
+        names |= {a.arg for a in method.args.args + method.args.kwonlyargs} | ({method.name} - {"__init__"})
+    return names
+
+
 def api_names(directory):
     names = {"torch", "torchvision", "models", "transforms", "datasets", "ops", "hub", "nn", "utils", "data"}
     model = resnet.resnet18()
@@ -74,5 +88,6 @@ def api_names(directory):
     names |= _parameters(resnet.ResNet.__init__) | _parameters(resnet.BasicBlock.__init__) | _parameters(resnet.Bottleneck.__init__)
     names |= _parameters(resnet._resnet) | {"_resnet"}
     names |= set(torchvision.models.ResNet50_Weights.IMAGENET1K_V2.meta)
+    names |= _tensorboard_writer()
     names |= {"acc_1", "acc_5"}  # meta["_metrics"]["ImageNet-1K"]["acc@1"], which no identifier can spell
     write_json(directory, "python_api_names.json", sorted(names))

@@ -9,7 +9,7 @@ namespace Inference.Commands;
 
 /// <summary>
 /// <c>finetune</c>: trains a ResNet on an ImageFolder tree, from scratch or from pretrained weights, and keeps
-/// last.pt, best.pt and metrics.jsonl current in the output folder. Every input is checked before training starts.
+/// last.pt, best.pt, metrics.jsonl, report.html and TensorBoard's event file current in the output folder. Every input is checked before training starts.
 /// </summary>
 static class FinetuneCommand
 {
@@ -41,7 +41,7 @@ static class FinetuneCommand
         var workers = OptionRules.Positive(new Option<int>("--workers") { Description = "Threads decoding and augmenting images", DefaultValueFactory = _ => 2 });
         var threads = new Option<int>("--threads") { Description = "Threads for TorchSharp's kernels (0: its default)" };
         var device = RunOptions.CreateDevice();
-        var output = new Option<string>("--out") { Description = "Folder for last.pt, best.pt and metrics.jsonl", Required = true };
+        var output = new Option<string>("--out") { Description = "Folder for last.pt, best.pt, metrics.jsonl, report.html and TensorBoard's event files", Required = true };
         var resume = new Option<string?>("--resume") { Description = "Continue from a last.pt" };
         var seed = new Option<ulong?>("--seed") { Description = "Seed of initialisation, shuffling and augmentation (default 0, or the resumed run's)" };
 

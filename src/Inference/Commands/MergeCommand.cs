@@ -10,8 +10,6 @@ namespace Inference.Commands;
 /// </summary>
 static class MergeCommand
 {
-    const int Named = 20;
-
     public static Command Create()
     {
         var results = new Argument<string[]>("RESULTS") { Description = "The shards' --output files", Arity = ArgumentArity.OneOrMore };
@@ -39,15 +37,15 @@ static class MergeCommand
             var expected = ImageInputs.Expand(paths, warning => error.WriteLine($"warning: {warning}"), Shard.All);
             var report = ResultsMerge.Merge(shards, expected, result.GetValue(output)!, result.GetValue(csv));
             result.InvocationConfiguration.Output.WriteLine($"{report.Written} images from {shards.Length} shards merged into {result.GetValue(output)}");
-            if (report.Missing.Count > 0)
-                error.WriteLine($"error: {report.Missing.Count} inputs have no result: {Some(report.Missing)}");
-            if (report.Duplicated.Count > 0)
-                error.WriteLine($"error: {report.Duplicated.Count} inputs were classified more than once (kept once): {Some(report.Duplicated)}");
+            if (report.MissingCount > 0)
+                error.WriteLine($"error: {report.MissingCount} inputs have no result: {Some(report.Missing, report.MissingCount)}");
+            if (report.DuplicatedCount > 0)
+                error.WriteLine($"error: {report.DuplicatedCount} inputs were classified more than once (kept once): {Some(report.Duplicated, report.DuplicatedCount)}");
             return report.IsComplete ? ExitCodes.Success : ExitCodes.SomeInputsFailed;
         }));
         return command;
     }
 
-    static string Some(IReadOnlyList<string> files)
-        => string.Join(", ", files.Take(Named)) + (files.Count > Named ? $", and {files.Count - Named} more" : "");
+    static string Some(IReadOnlyList<string> named, long count)
+        => string.Join(", ", named) + (count > named.Count ? $", and {count - named.Count} more" : "");
 }

@@ -6,14 +6,19 @@ using TorchVisionModels.Serialization;
 
 namespace TorchVisionModels.Classification;
 
-/// <summary>What a merge found: how many images it wrote, and which inputs had no result or more than one.</summary>
+/// <summary>
+/// What a merge found: how many images it wrote, and how many inputs had no result or more than one, the first
+/// <see cref="ResultsMerge.Named"/> of each by name (a run over millions of inputs may miss millions).
+/// </summary>
 /// <param name="Written">Images in the merged file, each once.</param>
-/// <param name="Missing">Inputs no shard recorded.</param>
-/// <param name="Duplicated">Inputs recorded more than once (kept once in the merged file).</param>
-public sealed record MergeReport(long Written, IReadOnlyList<string> Missing, IReadOnlyList<string> Duplicated)
+/// <param name="MissingCount">Inputs no shard recorded.</param>
+/// <param name="Missing">The first of them, in input order.</param>
+/// <param name="DuplicatedCount">Inputs recorded more than once (kept once in the merged file).</param>
+/// <param name="Duplicated">The first of them, in shard order.</param>
+public sealed record MergeReport(long Written, long MissingCount, IReadOnlyList<string> Missing, long DuplicatedCount, IReadOnlyList<string> Duplicated)
 {
     /// <summary>Every input was classified exactly once.</summary>
-    public bool IsComplete => Missing.Count == 0 && Duplicated.Count == 0;
+    public bool IsComplete => MissingCount == 0 && DuplicatedCount == 0;
 }
 
 /// <summary>
@@ -22,6 +27,9 @@ public sealed record MergeReport(long Written, IReadOnlyList<string> Missing, IR
 /// </summary>
 public static class ResultsMerge
 {
+    /// <summary>How many missing and duplicated inputs a <see cref="MergeReport"/> names; the rest are counted.</summary>
+    public const int Named = 20;
+
     /// <summary>
     /// Writes <paramref name="shards"/>' results to <paramref name="output"/> (JSON Lines, the shards' first line
     /// first) and, when given, <paramref name="csv"/> (a row per image and rank), then checks them against
@@ -32,7 +40,7 @@ public static class ResultsMerge
     {
         var counts = new Dictionary<ulong, int>();
         var duplicated = new List<string>();
-        var written = 0L;
+        var (written, duplicates) = (0L, 0L);
 
         void Write(Stream jsonStream, Stream? csvStream)
         {
@@ -58,7 +66,7 @@ public static class ResultsMerge
                     var hash = PathHash.Of(file);
                     var seen = counts.GetValueOrDefault(hash);
                     counts[hash] = seen + 1;
-                    if (seen == 1)
+                    if (seen == 1 && duplicates++ < Named)
                         duplicated.Add(file);
                     if (seen > 0)
                         continue;
@@ -75,8 +83,13 @@ public static class ResultsMerge
             StateDictFiles.WriteAtomically(output, json => Write(json, null));
         else
             StateDictFiles.WriteAtomically(output, json => StateDictFiles.WriteAtomically(csv, table => Write(json, table)));
-        var missing = inputs.Where(i => !counts.ContainsKey(PathHash.Of(i))).ToList();
-        return new(written, missing, duplicated);
+        var (missing, absent) = (new List<string>(), 0L);
+        foreach (var input in inputs.Where(i => !counts.ContainsKey(PathHash.Of(i))))
+        {
+            if (absent++ < Named)
+                missing.Add(input);
+        }
+        return new(written, absent, missing, duplicates, duplicated);
     }
 
     /// <summary>The lines that end in a newline, read one at a time: a last line without one was torn by a kill.</summary>

@@ -14,7 +14,8 @@ namespace TorchVisionModels.Training;
 /// label smoothing), SGD or AdamW, a learning rate set at every optimizer step, gradient accumulation, and top-1 /
 /// top-5 on a validation set after each epoch. <see cref="Fit"/> keeps its output folder current after every epoch:
 /// <c>last.pt</c> (a resumable <see cref="TrainingCheckpoint"/>), <c>best.pt</c> (the weights with the best
-/// validation top-1, a plain state dict), a model card beside each (<c>best.card.json</c>, <c>last.card.json</c>), <c>metrics.jsonl</c>, and <c>report.html</c> (<see cref="TrainingReport"/>).
+/// validation top-1, a plain state dict), a model card beside each (<c>best.card.json</c>, <c>last.card.json</c>), <c>metrics.jsonl</c>, <c>report.html</c> (<see cref="TrainingReport"/>), and TensorBoard's
+/// <c>events.out.tfevents.*</c> (<see cref="SummaryWriter"/>), so <c>tensorboard --logdir</c> on the folder shows the same curves.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -100,6 +101,8 @@ public sealed class Trainer : IDisposable
             : new CosineSchedule((long)Options.Epochs * stepsPerEpoch, (long)Options.WarmupEpochs * stepsPerEpoch);
         var metrics = Path.Combine(outputDirectory, "metrics.jsonl");
         KeepMetricsUpTo(metrics, Epoch);
+        // A resumed run's first epoch purges what an earlier file recorded from it on, as metrics.jsonl drops those lines.
+        using var events = new SummaryWriter(outputDirectory, purge_step: Epoch > 0 ? Epoch + 1 : null);
 
         while (Epoch < Options.Epochs)
         {
@@ -127,6 +130,7 @@ public sealed class Trainer : IDisposable
                 val_top1 = evaluation?.Top1, val_top5 = evaluation?.Top5, val_loss = evaluation?.Loss, is_best = isBest,
             })]);
             TrainingReport.Write(Path.Combine(outputDirectory, "report.html"), $"{card.Architecture} on {card.Categories.Count} classes", metrics);
+            WriteEvents(events, result);
             yield return result;
         }
     }
@@ -175,6 +179,19 @@ public sealed class Trainer : IDisposable
             Optimizer.zero_grad();
         }
         Step++;
+    }
+
+    /// <summary>The epoch's numbers as TensorBoard scalars, the epoch as the step; grouped as the report's charts are.</summary>
+    static void WriteEvents(SummaryWriter events, EpochResult result)
+    {
+        events.add_scalar("loss/train", result.TrainLoss, result.Epoch);
+        events.add_scalar("lr", result.LearningRate, result.Epoch);
+        if (result.Validation is { } validation)
+        {
+            events.add_scalar("loss/validation", validation.Loss, result.Epoch);
+            events.add_scalar("accuracy/top1", validation.Top1, result.Epoch);
+            events.add_scalar("accuracy/top5", validation.Top5, result.Epoch);
+        }
     }
 
     /// <summary>A resumed run continues the metrics file from its checkpoint's epoch, dropping lines of epochs it will redo.</summary>

@@ -116,6 +116,13 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
         var expected = uninterrupted.state_dict();
         Assert.All(resumed.state_dict(), kv => Assert.True(Fixtures.BitIdentical(expected[kv.Key], kv.Value), kv.Key));
         Assert.Equal([1L, 2L], File.ReadAllLines(Out("split/metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("epoch").GetInt64()));
+
+        // TensorBoard: the resumed run's file purges from epoch 2 on (a START at step 2), then records epoch 2.
+        var files = Directory.GetFiles(Out("split"), "events.out.tfevents.*").Select(SummaryWriterTests.Read).OrderBy(e => e.Count).ToList();
+        Assert.Equal(2, files.Count);
+        Assert.Equal([(1L, "loss/train"), (1L, "lr")], files[0].Where(e => e.Tag is not null).Select(e => (e.Step, e.Tag)));
+        Assert.Equal(new SummaryWriterTests.Event(2, null, null, null, 1), files[1][2]);
+        Assert.Equal([(2L, "loss/train"), (2L, "lr")], files[1].Where(e => e.Tag is not null).Select(e => (e.Step, e.Tag)));
     }
 
     [Fact]
@@ -189,7 +196,12 @@ public class TrainerTests(ITestOutputHelper output) : IDisposable
             _ = trainer.Fit(TrainLoader(), TestLoader(), Out("ckpt"), Card(model)).ToList();
 
         Assert.Equal(["best.card.json", "best.pt", "last.card.json", "last.pt", "metrics.jsonl", "report.html"],
-            Directory.GetFiles(Out("ckpt")).Select(Path.GetFileName).Order());
+            Directory.GetFiles(Out("ckpt")).Select(Path.GetFileName).Where(f => !f!.StartsWith("events.out.tfevents.")).Order());
+        // The TensorBoard file holds metrics.jsonl's numbers, as float32.
+        var epoch = JsonDocument.Parse(File.ReadAllLines(Out("ckpt/metrics.jsonl")).Single()).RootElement;
+        var scalars = SummaryWriterTests.Read(Directory.GetFiles(Out("ckpt"), "events.out.tfevents.*").Single()).Where(e => e.Tag is not null);
+        (string Tag, string Metric)[] names = [("loss/train", "train_loss"), ("lr", "lr"), ("loss/validation", "val_loss"), ("accuracy/top1", "val_top1"), ("accuracy/top5", "val_top5")];
+        Assert.Equal(names.Select(t => new SummaryWriterTests.Event(1, t.Tag, (float)epoch.GetProperty(t.Metric).GetDouble(), null, null)), scalars);
         Assert.Equal(Card(model).ToJson(), ModelCard.Read(Out("ckpt/best.card.json")).ToJson());
         var (exitCode, text) = Fixtures.RunPython("check_state_dict.py", Out("ckpt/last.pt"), "--model", "resnet18", "--num-classes", "10", "--optimizer", "sgd");
         Assert.True(exitCode == 0, text);
