@@ -43,6 +43,7 @@ static partial class Npz
             "<f8" => tensor(MemoryMarshal.Cast<byte, double>(data).ToArray()),
             "<i8" => tensor(MemoryMarshal.Cast<byte, long>(data).ToArray()),
             "<i4" => tensor(MemoryMarshal.Cast<byte, int>(data).ToArray()),
+            "|u1" => tensor(data.ToArray()),
             var other => throw new InvalidDataException($"{name}: dtype {other} is not one the fixtures use"),
         };
         using (flat)

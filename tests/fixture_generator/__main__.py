@@ -9,7 +9,7 @@ import sys
 import torch
 import torchvision
 
-from . import cases, engine, hostile, images, jpeg, models, names, quantization, schedules, serialization, tensorboard, training, weights
+from . import augmentation, cases, engine, hostile, images, jpeg, models, names, quantization, schedules, serialization, tensorboard, training, weights
 from .common import write_json
 
 STAGING = ".partial"
@@ -36,6 +36,7 @@ def generate(directory):
     images.fine_tuning_data(staging)
     images.image_folder(staging)
     manifest["train_transforms"] = images.train_transforms(staging)
+    augmentation.augmentation(staging)
     weights.weights_registry(staging)
     weights.model_cards(staging)
     names.api_names(staging)

@@ -23,7 +23,7 @@ public sealed record RandomResizedCrop(int size)
         var area = (double)height * width;
         // torchvision takes the logarithms in float32, and each draw is a float32 tensor read back as a double.
         using var log_ratio = log(tensor(new[] { (float)ratio.min, (float)ratio.max }));
-        var (logMin, logMax) = (log_ratio[0].item<float>(), log_ratio[1].item<float>());
+        var (logMin, logMax) = (log_ratio.data<float>()[0], log_ratio.data<float>()[1]);
         for (var attempt = 0; attempt < 10; attempt++)
         {
             using var areaDraw = empty(1).uniform_(scale.min, scale.max, generator);
