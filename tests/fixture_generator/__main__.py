@@ -9,7 +9,7 @@ import sys
 import torch
 import torchvision
 
-from . import augmentation, cases, engine, hostile, images, jpeg, models, names, quantization, schedules, serialization, tensorboard, training, weights
+from . import augmentation, cases, engine, hostile, images, jpeg, models, names, quantization, recipe, schedules, serialization, tensorboard, training, weights
 from .common import write_json
 
 STAGING = ".partial"
@@ -42,6 +42,7 @@ def generate(directory):
     names.api_names(staging)
     schedules.schedules(staging)
     engine.training_engine(staging)
+    recipe.recipe(staging)
     quantization.quantization(staging)
     tensorboard.tensorboard(staging)
     write_json(staging, "cases.json", manifest)

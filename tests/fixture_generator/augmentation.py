@@ -86,6 +86,11 @@ def augmentation(directory):
             arrays[f"preset.{policy}.{seed}"] = preset(photo)
         manifest["presets"].append({"policy": policy, "crop": 32, "random_erase_prob": 0.25})
     photo.save(os.path.join(directory, "augment_preset.png"))
+    # Every space's magnitudes as torch computes them (its linspace's float32 bits depend on its vector width).
+    spaces = {f"ta_wide.{bins}": autoaugment.TrivialAugmentWide()._augmentation_space(bins) for bins in (31, 17, 64)}
+    spaces |= {f"standard.{bins}.{w}x{h}": autoaugment.RandAugment()._augmentation_space(bins, (h, w)) for bins in (10, 31, 40) for w, h in ((41, 29), (224, 224))}
+    manifest["spaces"] = {name: {op: [float(m) for m in (magnitudes.reshape(-1) if magnitudes.ndim > 0 else [])] for op, (magnitudes, _) in space.items()}
+                          for name, space in spaces.items()}
     manifest["autoaugment_policies"] = {p.name: autoaugment.AutoAugment(p).policies for p in autoaugment.AutoAugmentPolicy}
     write_arrays(directory, "augmentation.npz", arrays)
     write_json(directory, "augmentation.json", manifest)

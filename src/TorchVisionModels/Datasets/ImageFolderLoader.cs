@@ -202,6 +202,12 @@ public sealed class ImageFolderLoader
         }
     }
 
+    /// <summary>
+    /// The generator of the draws made for a whole batch (mixup, cutmix) of <paramref name="epoch"/>: seeded from the
+    /// seed, the epoch and the batch's index, apart from every sample's and from the shuffle's.
+    /// </summary>
+    public Generator BatchGenerator(long epoch, int batch) => new(Mix(seed, (ulong)epoch, ulong.MaxValue - 1 - (ulong)batch));
+
     /// <summary>A seed for one (run, epoch, sample): SplitMix64 steps over the three, so neighbouring values give unrelated seeds.</summary>
     static ulong Mix(ulong seed, ulong epoch, ulong sample)
     {

@@ -67,6 +67,9 @@ public static class NormKinds
         => kinds.FirstOrDefault(k => k.Is(norm)) ?? throw new NotSupportedException(
             $"{name} is a {norm.GetType().Name}, of no known norm kind: {string.Join(", ", kinds.Select(k => $"{k.Name} ({k.Description})"))}. NormKinds.Add makes a new kind known.");
 
+    /// <summary>Whether <paramref name="module"/> is a norm layer of a known kind: the reference's norm classes for weight decay.</summary>
+    public static bool IsNormLayer(nn.Module module) => kinds.Any(k => k.Is(module));
+
     /// <summary>What <paramref name="norm"/>, the module called <paramref name="name"/>, computes in eval mode.</summary>
     /// <exception cref="NotSupportedException">It is of no known kind.</exception>
     public static NormEvaluation Evaluate(nn.Module norm, string name) => Of(norm, name).Evaluate(norm);

@@ -8,7 +8,11 @@ namespace TorchVisionModels.Training;
 /// <param name="ImagesPerSecond">Training images per second.</param>
 /// <param name="Validation">Accuracy on the validation set, when there is one.</param>
 /// <param name="IsBest">The best validation top-1 so far: saved as best.pt.</param>
-public sealed record EpochResult(long Epoch, double TrainLoss, double LearningRate, double Seconds, double ImagesPerSecond, Evaluation? Validation, bool IsBest);
+public sealed record EpochResult(long Epoch, double TrainLoss, double LearningRate, double Seconds, double ImagesPerSecond, Evaluation? Validation, bool IsBest)
+{
+    /// <summary>Accuracy of the weights' moving average on the validation set, with <see cref="TrainerOptions.ModelEma"/>.</summary>
+    public Evaluation? ValidationEma { get; init; }
+}
 
 /// <summary>Where a training epoch is, for a progress bar.</summary>
 /// <param name="Epoch">The epoch, from 1.</param>

@@ -5,6 +5,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using TorchVisionModels.Datasets;
 using TorchVisionModels.Serialization;
+using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
 namespace TorchVisionModels.Training;
@@ -23,10 +24,18 @@ public sealed class Trainer : IDisposable
     readonly Device device;
     readonly double[] baseLearningRates;
     readonly Scalar accumulationSteps;
+    readonly List<Parameter> parameters;
+    readonly BatchMixing mixing;
 
     /// <summary>Moves <paramref name="model"/> to <paramref name="device"/> and builds the optimizer over its trainable parameters.</summary>
-    public Trainer(ResNet model, TrainerOptions options, Device device)
+    /// <param name="model">The model to train.</param>
+    /// <param name="options">The hyperparameters.</param>
+    /// <param name="device">Where to train.</param>
+    /// <param name="emaModule">With <see cref="TrainerOptions.ModelEma"/>: a model of the same architecture to hold the average (the trainer owns it).</param>
+    public Trainer(ResNet model, TrainerOptions options, Device device, ResNet? emaModule = null)
     {
+        if (options.ModelEma != emaModule is not null)
+            throw new ArgumentException(options.ModelEma ? "ModelEma needs a model of the same architecture to hold the average." : "A model for the average is given without ModelEma.", nameof(emaModule));
         if (options.Epochs < 1 || options.AccumulationSteps < 1)
             throw new ArgumentException($"Epochs ({options.Epochs}) and AccumulationSteps ({options.AccumulationSteps}) must be at least 1.");
         this.model = model;
@@ -38,19 +47,51 @@ public sealed class Trainer : IDisposable
         var (backbone, head) = FineTuning.ParameterGroups(model);
         if (backbone.Count + head.Count == 0)
             throw new ArgumentException("The model has no trainable parameters: every parameter has requires_grad off.");
-        var groups = options.HeadLearningRate is { } headLr
+        var byRate = options.HeadLearningRate is { } headLr
             ? new[] { (backbone, options.LearningRate), (head, headLr) }.Where(g => g.Item1.Count > 0).ToList()
             : [(backbone.Concat(head).ToList(), options.LearningRate)];
-        baseLearningRates = groups.Select(g => g.Item2).ToArray();
+        var groups = byRate.SelectMany(g => WeightDecayGroups(model, g.Item1, options).Select(w => (parameters: w.parameters, lr: g.Item2, w.weightDecay))).ToList();
+        baseLearningRates = groups.Select(g => g.lr).ToArray();
+        parameters = groups.SelectMany(g => g.parameters).ToList();
         Optimizer = options.Optimizer switch
         {
             OptimizerKind.Sgd => new SGD(
-                groups.Select(g => new SGD.ParamGroup { Parameters = g.Item1, Options = new SGD.Options { LearningRate = g.Item2 } }),
+                groups.Select(g => new SGD.ParamGroup { Parameters = g.parameters, Options = new SGD.Options { LearningRate = g.lr, weight_decay = g.weightDecay } }),
                 options.LearningRate, options.Momentum, weight_decay: options.WeightDecay, nesterov: options.Nesterov),
             _ => new AdamW(
-                groups.Select(g => new AdamW.ParamGroup { Parameters = g.Item1, Options = new AdamW.Options { LearningRate = g.Item2 } }),
+                groups.Select(g => new AdamW.ParamGroup { Parameters = g.parameters, Options = new AdamW.Options { LearningRate = g.lr, weight_decay = g.weightDecay } }),
                 options.LearningRate, weight_decay: options.WeightDecay),
         };
+        if (emaModule is not null)
+        {
+            emaModule.to(device);
+            Ema = new ExponentialMovingAverage(model, emaModule, decay: 0);
+        }
+        mixing = new BatchMixing(model.fc.out_features is var classes ? (int)classes : 0, options.MixupAlpha, options.CutmixAlpha);
+    }
+
+    /// <summary>
+    /// The reference's <c>utils.set_weight_decay</c>: <paramref name="parameters"/> split into the rest, the norm
+    /// layers' (with <see cref="TrainerOptions.NormWeightDecay"/>) and the biases (with
+    /// <see cref="TrainerOptions.BiasWeightDecay"/>, which takes precedence), in that order, empty groups left out.
+    /// </summary>
+    static IEnumerable<(List<Parameter> parameters, double weightDecay)> WeightDecayGroups(ResNet model, IReadOnlyList<Parameter> parameters, TrainerOptions options)
+    {
+        var included = parameters.ToHashSet();
+        var (other, norm, bias) = (new List<Parameter>(), new List<Parameter>(), new List<Parameter>());
+        foreach (var (_, module) in model.named_modules())
+        {
+            foreach (var (name, parameter) in module.named_parameters(recurse: false).Where(p => included.Contains(p.parameter)))
+            {
+                if (options.BiasWeightDecay is not null && name == "bias")
+                    bias.Add(parameter);
+                else if (options.NormWeightDecay is not null && NormKinds.IsNormLayer(module))
+                    norm.Add(parameter);
+                else
+                    other.Add(parameter);
+            }
+        }
+        return new[] { (other, options.WeightDecay), (norm, options.NormWeightDecay ?? 0), (bias, options.BiasWeightDecay ?? 0) }.Where(g => g.Item1.Count > 0);
     }
 
     /// <summary>The hyperparameters.</summary>
@@ -65,6 +106,9 @@ public sealed class Trainer : IDisposable
     /// <summary>Optimizer steps taken: where the learning-rate schedule is.</summary>
     public long Step { get; private set; }
 
+    /// <summary>With <see cref="TrainerOptions.ModelEma"/>: the moving average of the weights.</summary>
+    public ExponentialMovingAverage? Ema { get; }
+
     /// <summary>The best validation top-1 so far (-1 before any evaluation).</summary>
     public double BestTop1 { get; private set; } = -1;
 
@@ -75,7 +119,7 @@ public sealed class Trainer : IDisposable
     /// <exception cref="CheckpointException">The file is not such a checkpoint, or is for another model or optimizer.</exception>
     public void Resume(string checkpoint)
     {
-        var (savedEpoch, metadata) = TrainingCheckpoint.Load(checkpoint, model, Optimizer);
+        var (savedEpoch, metadata) = TrainingCheckpoint.Load(checkpoint, model, Optimizer, Ema);
         Epoch = savedEpoch;
         Step = long.Parse(metadata.GetValueOrDefault("step", "0"), CultureInfo.InvariantCulture);
         BestTop1 = double.Parse(metadata.GetValueOrDefault("best_top1", "-1"), CultureInfo.InvariantCulture);
@@ -103,16 +147,21 @@ public sealed class Trainer : IDisposable
         KeepMetricsUpTo(metrics, Epoch);
         // A resumed run's first epoch purges what an earlier file recorded from it on, as metrics.jsonl drops those lines.
         using var events = new SummaryWriter(outputDirectory, purge_step: Epoch > 0 ? Epoch + 1 : null);
+        if (Ema is not null)
+            Ema.Decay = ExponentialMovingAverage.AdjustedDecay(Options.ModelEmaDecay, train.batch_size * Options.AccumulationSteps, Options.ModelEmaSteps, Options.Epochs);
 
         while (Epoch < Options.Epochs)
         {
             var (loss, seconds, images) = TrainEpoch(train, schedule, progress);
             var evaluation = validation is null ? null : Evaluation.Evaluate(model, validation, card.Categories.Count, device);
-            var isBest = evaluation is not null && evaluation.Top1 > BestTop1;
+            var emaEvaluation = validation is null || Ema is null ? null : Evaluation.Evaluate(Ema.Module, validation, card.Categories.Count, device);
+            // As train.py reports both, the better of the weights and their average is the run's best.
+            var (bestOfEpoch, bestModel) = emaEvaluation is not null && emaEvaluation.Top1 > evaluation!.Top1 ? (emaEvaluation, Ema!.Module) : (evaluation, model);
+            var isBest = bestOfEpoch is not null && bestOfEpoch.Top1 > BestTop1;
             if (isBest)
             {
-                BestTop1 = evaluation!.Top1;
-                model.SaveStateDict(Path.Combine(outputDirectory, "best.pt"));
+                BestTop1 = bestOfEpoch!.Top1;
+                bestModel.SaveStateDict(Path.Combine(outputDirectory, "best.pt"));
                 card.WriteBeside(Path.Combine(outputDirectory, "best.pt"));
             }
             TrainingCheckpoint.Save(Path.Combine(outputDirectory, "last.pt"), model, Optimizer, Epoch, new Dictionary<string, string>
@@ -120,14 +169,15 @@ public sealed class Trainer : IDisposable
                 ["step"] = Step.ToString(CultureInfo.InvariantCulture),
                 ["best_top1"] = BestTop1.ToString("R", CultureInfo.InvariantCulture),
                 ["seed"] = train.seed.ToString(CultureInfo.InvariantCulture),
-            });
+            }, Ema);
             card.WriteBeside(Path.Combine(outputDirectory, "last.pt"));
 
-            var result = new EpochResult(Epoch, loss, Optimizer.ParamGroups.First().LearningRate, seconds, images / seconds, evaluation, isBest);
+            var result = new EpochResult(Epoch, loss, Optimizer.ParamGroups.First().LearningRate, seconds, images / seconds, evaluation, isBest) { ValidationEma = emaEvaluation };
             File.AppendAllLines(metrics, [JsonSerializer.Serialize(new
             {
                 epoch = Epoch, train_loss = loss, lr = result.LearningRate, seconds, images_per_second = result.ImagesPerSecond,
-                val_top1 = evaluation?.Top1, val_top5 = evaluation?.Top5, val_loss = evaluation?.Loss, is_best = isBest,
+                val_top1 = evaluation?.Top1, val_top5 = evaluation?.Top5, val_loss = evaluation?.Loss,
+                val_top1_ema = emaEvaluation?.Top1, val_top5_ema = emaEvaluation?.Top5, val_loss_ema = emaEvaluation?.Loss, is_best = isBest,
             })]);
             TrainingReport.Write(Path.Combine(outputDirectory, "report.html"), $"{card.Architecture} on {card.Categories.Count} classes", metrics);
             WriteEvents(events, result);
@@ -146,19 +196,29 @@ public sealed class Trainer : IDisposable
         double lossSum = 0;
         long images = 0;
         var batch = 0;
+        var stepsInEpoch = 0;
         foreach (var (inputs, targets) in train.Batches(Epoch))
         {
             using (var scope = NewDisposeScope())
             {
                 scope.Attach(inputs, targets);
-                var loss = nn.functional.cross_entropy(model.call(inputs.to(device)), targets.to(device), label_smoothing: Options.LabelSmoothing);
+                var (x, y) = (inputs, targets);
+                if (mixing.Enabled)
+                {
+                    using var generator = train.BatchGenerator(Epoch, batch);
+                    (x, y) = mixing.forward(inputs, targets, generator);
+                }
+                var loss = nn.functional.cross_entropy(model.call(x.to(device)), y.to(device), label_smoothing: Options.LabelSmoothing);
                 (Options.AccumulationSteps == 1 ? loss : loss.div(accumulationSteps)).backward();
                 lossSum += loss.item<float>();
                 images += inputs.shape[0];
             }
             batch++;
             if (batch % Options.AccumulationSteps == 0 || batch == train.Count)
+            {
                 OptimizerStep(schedule);
+                UpdateEma(stepsInEpoch++);
+            }
             progress?.Report(new(Epoch, batch, train.Count, lossSum / batch, images / clock.Elapsed.TotalSeconds, clock.Elapsed));
         }
         if (batch == 0)
@@ -175,10 +235,25 @@ public sealed class Trainer : IDisposable
         // TorchSharp's optimizers wrap each gradient in a new handle they never free; the scope frees them.
         using (NewDisposeScope())
         {
+            if (Options.ClipGradNorm is { } maxNorm)
+                nn.utils.clip_grad_norm_(parameters, maxNorm, 2.0);
             Optimizer.step();
             Optimizer.zero_grad();
         }
         Step++;
+    }
+
+    /// <summary>
+    /// train.py's EMA update: every <see cref="TrainerOptions.ModelEmaSteps"/>th optimizer step of an epoch, counted
+    /// from its first; during warm-up the average restarts after each update, so it copies the weights.
+    /// </summary>
+    void UpdateEma(int stepInEpoch)
+    {
+        if (Ema is null || stepInEpoch % Options.ModelEmaSteps != 0)
+            return;
+        Ema.Update(model);
+        if (Epoch - 1 < Options.WarmupEpochs)
+            Ema.Averaged = 0;
     }
 
     /// <summary>The epoch's numbers as TensorBoard scalars, the epoch as the step; grouped as the report's charts are.</summary>
@@ -191,6 +266,12 @@ public sealed class Trainer : IDisposable
             events.add_scalar("loss/validation", validation.Loss, result.Epoch);
             events.add_scalar("accuracy/top1", validation.Top1, result.Epoch);
             events.add_scalar("accuracy/top5", validation.Top5, result.Epoch);
+        }
+        if (result.ValidationEma is { } average)
+        {
+            events.add_scalar("loss/validation_ema", average.Loss, result.Epoch);
+            events.add_scalar("accuracy/top1_ema", average.Top1, result.Epoch);
+            events.add_scalar("accuracy/top5_ema", average.Top5, result.Epoch);
         }
     }
 
@@ -208,9 +289,10 @@ public sealed class Trainer : IDisposable
         });
     }
 
-    /// <summary>Frees the optimizer's state. The model is the caller's.</summary>
+    /// <summary>Frees the optimizer's state and the average. The model is the caller's.</summary>
     public void Dispose()
     {
+        Ema?.Dispose();
         Optimizer.Dispose();
         accumulationSteps.Dispose();
     }

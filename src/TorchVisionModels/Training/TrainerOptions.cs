@@ -58,4 +58,28 @@ public sealed record TrainerOptions
 
     /// <summary>Batches whose gradients add up before each optimizer step (an effective batch this many times larger).</summary>
     public int AccumulationSteps { get; init; } = 1;
+
+    /// <summary>train.py's <c>--norm-weight-decay</c>: the weight decay of norm layers' parameters; null for <see cref="WeightDecay"/>.</summary>
+    public double? NormWeightDecay { get; init; }
+
+    /// <summary>train.py's <c>--bias-weight-decay</c>: the weight decay of every <c>bias</c>; null for the rest's.</summary>
+    public double? BiasWeightDecay { get; init; }
+
+    /// <summary>train.py's <c>--clip-grad-norm</c>: the largest total L2 norm of the gradients at a step; null for no clipping.</summary>
+    public double? ClipGradNorm { get; init; }
+
+    /// <summary>train.py's <c>--mixup-alpha</c>: mix batches with mixup at this Beta parameter; 0 for none.</summary>
+    public double MixupAlpha { get; init; }
+
+    /// <summary>train.py's <c>--cutmix-alpha</c>: mix batches with cutmix at this Beta parameter; 0 for none.</summary>
+    public double CutmixAlpha { get; init; }
+
+    /// <summary>train.py's <c>--model-ema</c>: keep an <see cref="ExponentialMovingAverage"/> of the weights, evaluated and checkpointed beside them.</summary>
+    public bool ModelEma { get; init; }
+
+    /// <summary>train.py's <c>--model-ema-steps</c>: optimizer steps between updates of the average.</summary>
+    public int ModelEmaSteps { get; init; } = 32;
+
+    /// <summary>train.py's <c>--model-ema-decay</c>, before its adjustment (<see cref="ExponentialMovingAverage.AdjustedDecay"/>).</summary>
+    public double ModelEmaDecay { get; init; } = 0.99998;
 }

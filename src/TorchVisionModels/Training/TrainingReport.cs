@@ -31,7 +31,7 @@ public static class TrainingReport
             writer.Write("<div class=\"charts\">\n");
             writer.Write(Chart("loss", [new("train", "#d0622a", Column("train_loss")), new("validation", "#2a6ec8", Column("val_loss"))]));
             writer.Write(Chart("learning rate", [new("lr", "#6a3fb0", Column("lr"))]));
-            writer.Write(Chart("validation accuracy (%)", [new("top-1", "#2a6ec8", Column("val_top1")), new("top-5", "#2a9a5a", Column("val_top5"))]));
+            writer.Write(Chart("validation accuracy (%)", [new("top-1", "#2a6ec8", Column("val_top1")), new("top-5", "#2a9a5a", Column("val_top5")), new("top-1 (EMA)", "#c8962a", Column("val_top1_ema"))]));
             writer.Write("</div>\n<table id=\"epochs\"><tr><th>epoch</th><th>train loss</th><th>lr</th><th>val top-1</th><th>val top-5</th><th>val loss</th><th>seconds</th></tr>\n");
             foreach (var epoch in epochs)
             {

@@ -81,6 +81,25 @@ public class AugmentationParityTests
     }
 
     [Fact]
+    public void MagnitudesAreTorchsToTheBit()
+    {
+        foreach (var space in Manifest.GetProperty("spaces").EnumerateObject())
+        {
+            var parts = space.Name.Split('.');
+            var bins = int.Parse(parts[1]);
+            var ops = parts[0] == "ta_wide"
+                ? AugmentationOp.Wide(bins)
+                : [new AugmentationOp("Identity", null, false), .. AugmentationOp.Standard(bins, int.Parse(parts[2].Split('x')[0]), int.Parse(parts[2].Split('x')[1]))];
+            Assert.Equal(space.Value.EnumerateObject().Select(o => o.Name), ops.Select(o => o.Name));
+            foreach (var op in ops)
+            {
+                var expected = space.Value.GetProperty(op.Name).EnumerateArray().Select(m => (float)m.GetDouble()).ToArray();
+                Assert.True(expected.SequenceEqual((op.Magnitudes ?? []).Select(m => (float)m)), $"{space.Name} {op.Name}: {string.Join(" ", op.Magnitudes ?? [])}");
+            }
+        }
+    }
+
+    [Fact]
     public void AutoAugmentPoliciesAreTorchvisions()
     {
         foreach (var policy in Manifest.GetProperty("autoaugment_policies").EnumerateObject())
