@@ -1,6 +1,6 @@
 """Learning rates step by step from PyTorch's own schedulers, configured as torchvision's reference training script
-(references/classification/train.py) configures them: LinearLR warm-up from lr_warmup_decay, then
-CosineAnnealingLR or StepLR, chained by SequentialLR. The reference steps them once an epoch; the C# trainer steps
+(references/classification/train.py) configures them: LinearLR or ConstantLR warm-up at lr_warmup_decay, then
+CosineAnnealingLR, StepLR or ExponentialLR, chained by SequentialLR. The reference steps them once an epoch; the C# trainer steps
 once an optimizer step, so here every length is in steps (epochs x steps_per_epoch)."""
 
 import torch
@@ -13,6 +13,9 @@ CASES = {
     "cosine": dict(schedule="cosine", epochs=5, warmup_epochs=1),
     "cosine_no_warmup": dict(schedule="cosine", epochs=3, warmup_epochs=0),
     "step": dict(schedule="step", epochs=5, warmup_epochs=0, step_epochs=2, gamma=0.1),
+    "step_linear_warmup": dict(schedule="step", epochs=5, warmup_epochs=1, step_epochs=2, gamma=0.5),
+    "exponential_constant_warmup": dict(schedule="exponential", epochs=4, warmup_epochs=1, gamma=0.9,
+                                        warmup_method="constant", warmup_decay=0.3),
 }
 
 
@@ -21,11 +24,18 @@ def scheduler(optimizer, case):
     warmup = steps(case["warmup_epochs"])
     if case["schedule"] == "step":
         main = torch.optim.lr_scheduler.StepLR(optimizer, step_size=steps(case["step_epochs"]), gamma=case["gamma"])
+    elif case["schedule"] == "exponential":
+        # once an epoch in train.py; here the per-step factor that makes gamma an epoch
+        main = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=case["gamma"] ** (1 / STEPS_PER_EPOCH))
     else:
         main = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps(case["epochs"]) - warmup, eta_min=0.0)
     if warmup == 0:
         return main
-    warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=WARMUP_DECAY, total_iters=warmup)
+    decay = case.get("warmup_decay", WARMUP_DECAY)
+    if case.get("warmup_method", "linear") == "constant":
+        warm = torch.optim.lr_scheduler.ConstantLR(optimizer, factor=decay, total_iters=warmup)
+    else:
+        warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=decay, total_iters=warmup)
     return torch.optim.lr_scheduler.SequentialLR(optimizer, schedulers=[warm, main], milestones=[warmup])
 
 

@@ -28,16 +28,24 @@ public sealed class ImageFolderLoader
     /// <param name="prefetch_factor">Batches each worker may hold ready: the bound on the memory the loader uses.</param>
     /// <param name="seed">The seed of the shuffling and of each sample's augmentation.</param>
     /// <param name="indices">The subset of the dataset to load.</param>
+    /// <param name="ra_reps">
+    /// Above 1, train.py's repeated-augmentation sampler (<c>--ra-sampler --ra-reps</c>) in one process: the shuffled
+    /// samples each repeated this many times in a row, each repetition augmented with its own draws, and the epoch cut
+    /// to the samples' count rounded down to a multiple of 256, as RASampler cuts it.
+    /// </param>
     public ImageFolderLoader(ImageFolder dataset, Func<RgbImage, Generator, Tensor> transform, int batch_size, bool shuffle = false,
-        bool drop_last = false, int num_workers = 1, int prefetch_factor = 2, ulong seed = 0, IReadOnlyList<int>? indices = null)
+        bool drop_last = false, int num_workers = 1, int prefetch_factor = 2, ulong seed = 0, IReadOnlyList<int>? indices = null, int ra_reps = 1)
     {
-        if (batch_size < 1 || num_workers < 1 || prefetch_factor < 1)
-            throw new ArgumentException($"batch_size ({batch_size}), num_workers ({num_workers}) and prefetch_factor ({prefetch_factor}) must be at least 1.");
+        if (batch_size < 1 || num_workers < 1 || prefetch_factor < 1 || ra_reps < 1)
+            throw new ArgumentException($"batch_size ({batch_size}), num_workers ({num_workers}), prefetch_factor ({prefetch_factor}) and ra_reps ({ra_reps}) must be at least 1.");
         this.dataset = dataset;
         this.transform = transform;
         this.indices = indices ?? Enumerable.Range(0, dataset.Count).ToList();
-        if (drop_last && batch_size > this.indices.Count)
-            throw new ArgumentException($"The batch size {batch_size} is larger than the {this.indices.Count} images of {dataset.root}, so every batch would be dropped. Use a batch size of at most {this.indices.Count}.");
+        this.ra_reps = ra_reps;
+        if (ra_reps > 1 && SampleCount == 0)
+            throw new ArgumentException($"Repeated augmentation keeps the {this.indices.Count} images rounded down to a multiple of 256, which is none of them. It needs at least 256 images.", nameof(ra_reps));
+        if (drop_last && batch_size > SampleCount)
+            throw new ArgumentException($"The batch size {batch_size} is larger than the {SampleCount} images of {dataset.root}, so every batch would be dropped. Use a batch size of at most {SampleCount}.");
         this.batch_size = batch_size;
         this.shuffle = shuffle;
         this.drop_last = drop_last;
@@ -64,11 +72,14 @@ public sealed class ImageFolderLoader
     /// <summary>The seed everything random derives from.</summary>
     public ulong seed { get; }
 
+    /// <summary>Repetitions of each sample in an epoch (1: none).</summary>
+    public int ra_reps { get; }
+
     /// <summary>The number of samples loaded per epoch (before any is skipped).</summary>
-    public int SampleCount => indices.Count;
+    public int SampleCount => ra_reps > 1 ? indices.Count / 256 * 256 : indices.Count;
 
     /// <summary>Batches per epoch.</summary>
-    public int Count => drop_last ? indices.Count / batch_size : (indices.Count + batch_size - 1) / batch_size;
+    public int Count => drop_last ? SampleCount / batch_size : (SampleCount + batch_size - 1) / batch_size;
 
     /// <summary>Called, from a worker thread, with each file that failed to decode and why.</summary>
     public event Action<ImageFileException>? Skipped;
@@ -135,17 +146,23 @@ public sealed class ImageFolderLoader
         }
     }
 
-    /// <summary>The sample order of an epoch: a permutation drawn from the epoch's seed, or the dataset's order.</summary>
-    int[] Order(long epoch)
+    /// <summary>A sample to load, and the key its augmentation's seed derives from (its index, plus a multiple of the dataset's size for a repetition).</summary>
+    readonly record struct Sample(int Index, ulong Key);
+
+    /// <summary>The samples of an epoch: a permutation drawn from the epoch's seed, or the dataset's order; each repeated <see cref="ra_reps"/> times.</summary>
+    Sample[] Order(long epoch)
     {
-        if (!shuffle)
-            return indices.ToArray();
-        using var generator = new Generator(Mix(seed, (ulong)epoch, ulong.MaxValue));
-        using var permutation = randperm(indices.Count, generator: generator);
-        return permutation.data<long>().Select(i => indices[(int)i]).ToArray();
+        IEnumerable<int> order = indices;
+        if (shuffle)
+        {
+            using var generator = new Generator(Mix(seed, (ulong)epoch, ulong.MaxValue));
+            using var permutation = randperm(indices.Count, generator: generator);
+            order = permutation.data<long>().Select(i => indices[(int)i]).ToArray();
+        }
+        return [.. order.SelectMany(i => Enumerable.Range(0, ra_reps).Select(r => new Sample(i, (ulong)i + (ulong)r * (ulong)dataset.Count))).Take(SampleCount)];
     }
 
-    void Work(int worker, int[] order, long epoch, BlockingCollection<Slot> queue, CancellationToken cancellation)
+    void Work(int worker, Sample[] order, long epoch, BlockingCollection<Slot> queue, CancellationToken cancellation)
     {
         for (var b = worker; b < Count && !cancellation.IsCancellationRequested; b += num_workers)
         {
@@ -170,13 +187,13 @@ public sealed class ImageFolderLoader
         }
     }
 
-    Slot Build(int[] samples, long epoch)
+    Slot Build(Sample[] samples, long epoch)
     {
         var images = new List<Tensor>(samples.Length);
         var targets = new List<long>(samples.Length);
         try
         {
-            foreach (var index in samples)
+            foreach (var (index, key) in samples)
             {
                 (RgbImage image, int target) sample;
                 try
@@ -188,7 +205,7 @@ public sealed class ImageFolderLoader
                     Skipped?.Invoke(e);
                     continue;
                 }
-                using var generator = new Generator(Mix(seed, (ulong)epoch, (ulong)index));
+                using var generator = new Generator(Mix(seed, (ulong)epoch, key));
                 images.Add(transform(sample.image, generator));
                 targets.Add(sample.target);
             }

@@ -52,6 +52,13 @@ public sealed record ModelCard(
         public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std);
     }
 
+    /// <summary>
+    /// The settings a model was trained with, by <c>finetune</c>'s option names (train.py's, where it has one), so a
+    /// resumed run goes on with them; null (and absent from the JSON) for weights trained elsewhere.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyDictionary<string, string>? Training { get; init; }
+
     /// <summary>How an int8 model was quantized; null (and absent from the JSON) for a float model.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public Int8Calibration? Quantization { get; init; }

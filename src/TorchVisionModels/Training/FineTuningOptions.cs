@@ -1,3 +1,5 @@
+using TorchVisionModels.Transforms;
+
 namespace TorchVisionModels.Training;
 
 /// <summary>What a fine-tuning run is asked to do, before anything is checked: <see cref="FineTuningPlan.Create"/> checks it.</summary>
@@ -39,8 +41,23 @@ public sealed record FineTuningOptions
     /// <summary>Validation's shorter side before the center crop; null for the weights' preset, else 256.</summary>
     public int? ResizeSize { get; init; }
 
+    /// <summary>The side of the training crop, train.py's <c>--train-crop-size</c>; null for <see cref="CropSize"/>'s.</summary>
+    public int? TrainCropSize { get; init; }
+
     /// <summary>RandomResizedCrop's smallest area, as a fraction of the image.</summary>
     public double MinScale { get; init; } = 0.08;
+
+    /// <summary>train.py's <c>--auto-augment</c>: one of <see cref="ClassificationPresetTrain.AutoAugmentPolicies"/>, or null for none.</summary>
+    public string? AutoAugment { get; init; }
+
+    /// <summary>train.py's <c>--ra-magnitude</c>: RandAugment's magnitude bin (of 31).</summary>
+    public int RaMagnitude { get; init; } = 9;
+
+    /// <summary>train.py's <c>--random-erase</c>: the probability of erasing a rectangle of each training image.</summary>
+    public double RandomErase { get; init; }
+
+    /// <summary>train.py's <c>--ra-reps</c> with <c>--ra-sampler</c>: each image this many times an epoch, differently augmented (1: no repetition).</summary>
+    public int RaReps { get; init; } = 1;
 
     /// <summary>Threads decoding and augmenting images.</summary>
     public int Workers { get; init; } = 2;

@@ -48,6 +48,14 @@ public sealed class FineTuningPlan : IDisposable
             throw new OptionException(nameof(options.ValidationSplit), split, "must be between 0 and 1");
         if (options.MinScale is <= 0 or > 1)
             throw new OptionException(nameof(options.MinScale), options.MinScale, "must be in (0, 1]");
+        if (options.AutoAugment is { } policy && !ClassificationPresetTrain.AutoAugmentPolicies.Contains(policy))
+            throw new OptionException(nameof(options.AutoAugment), policy, $"is not one of {string.Join(", ", ClassificationPresetTrain.AutoAugmentPolicies)}");
+        if (options.RaMagnitude is < 0 or > 30)
+            throw new OptionException(nameof(options.RaMagnitude), options.RaMagnitude, "must be a bin from 0 to 30");
+        if (options.RandomErase is < 0 or > 1)
+            throw new OptionException(nameof(options.RandomErase), options.RandomErase, "must be a probability, from 0 to 1");
+        if (options.TrainCropSize is < 1)
+            throw new OptionException(nameof(options.TrainCropSize), options.TrainCropSize, "must be at least 1");
         if (options.Resume is { } resume && !File.Exists(resume))
             throw new OptionException(nameof(options.Resume), resume, "does not exist");
         var seed = options.Seed
@@ -60,8 +68,14 @@ public sealed class FineTuningPlan : IDisposable
                 $"has the classes {string.Join(", ", valSet.classes)}; the training images have {string.Join(", ", trainSet.classes)}. They must be the same");
         var (trainIndices, valIndices) = ReferenceEquals(valSet, trainSet) ? RandomSplit.Indices(trainSet.Count, split, seed) : (null, null);
         var trainCount = trainIndices?.Count ?? trainSet.Count;
-        if (options.BatchSize > trainCount)
-            throw new OptionException(nameof(options.BatchSize), options.BatchSize, $"more than the {trainCount} training images", (nameof(options.BatchSize), trainCount));
+        if (options.RaReps < 1)
+            throw new OptionException(nameof(options.RaReps), options.RaReps, "must be at least 1");
+        if (options.RaReps > 1 && trainCount < 256)
+            throw new OptionException(nameof(options.RaReps), options.RaReps,
+                $"repeated augmentation keeps the training images rounded down to a multiple of 256, and there are {trainCount}", (nameof(options.RaReps), 1));
+        var trainSamples = options.RaReps > 1 ? trainCount / 256 * 256 : trainCount;
+        if (options.BatchSize > trainSamples)
+            throw new OptionException(nameof(options.BatchSize), options.BatchSize, $"more than the {trainSamples} training images{(options.RaReps > 1 ? " an epoch" : "")}", (nameof(options.BatchSize), trainSamples));
 
         // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
         var preset = FineTuning.EvaluationPreset(options.Architecture, options.Weights);
@@ -76,8 +90,15 @@ public sealed class FineTuningPlan : IDisposable
         var network = FineTuning.Prepare(options.Architecture, trainSet.classes.Count, options.Weights, norm, options.ReplaceStrideWithDilation,
             options.ZeroInitResidual, options.FreezeBackbone, options.Progress);
         var card = ModelCard.For(network, options.Architecture, trainSet.classes, evalPreset, FineTuning.Origin(options.Architecture, options.Weights));
-        var train = new ImageFolderLoader(trainSet, new ClassificationPresetTrain(evalPreset.crop_size) { scale = (options.MinScale, 1.0) }.forward,
-            options.BatchSize, shuffle: true, drop_last: true, num_workers: options.Workers, seed: seed, indices: trainIndices);
+        var trainPreset = new ClassificationPresetTrain(options.TrainCropSize ?? evalPreset.crop_size)
+        {
+            scale = (options.MinScale, 1.0),
+            auto_augment_policy = options.AutoAugment,
+            ra_magnitude = options.RaMagnitude,
+            random_erase_prob = options.RandomErase,
+        };
+        var train = new ImageFolderLoader(trainSet, trainPreset.forward,
+            options.BatchSize, shuffle: true, drop_last: true, num_workers: options.Workers, seed: seed, indices: trainIndices, ra_reps: options.RaReps);
         var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), options.BatchSize, num_workers: options.Workers, indices: valIndices);
         if (skipped is not null)
         {

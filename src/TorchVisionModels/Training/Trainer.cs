@@ -38,6 +38,7 @@ public sealed class Trainer : IDisposable
             throw new ArgumentException(options.ModelEma ? "ModelEma needs a model of the same architecture to hold the average." : "A model for the average is given without ModelEma.", nameof(emaModule));
         if (options.Epochs < 1 || options.AccumulationSteps < 1)
             throw new ArgumentException($"Epochs ({options.Epochs}) and AccumulationSteps ({options.AccumulationSteps}) must be at least 1.");
+        Check(options);
         this.model = model;
         Options = options;
         this.device = device;
@@ -68,6 +69,26 @@ public sealed class Trainer : IDisposable
             Ema = new ExponentialMovingAverage(model, emaModule, decay: 0);
         }
         mixing = new BatchMixing(model.fc.out_features is var classes ? (int)classes : 0, options.MixupAlpha, options.CutmixAlpha);
+    }
+
+    /// <summary>The recipe's options, each refused by name with what it must be.</summary>
+    /// <exception cref="OptionException">An option is out of its range.</exception>
+    static void Check(TrainerOptions options)
+    {
+        static void Require(bool valid, string option, object value, string problem)
+        {
+            if (!valid)
+                throw new OptionException(option, value, problem);
+        }
+        Require(options.MixupAlpha >= 0, nameof(options.MixupAlpha), options.MixupAlpha, "must be 0 (none) or more");
+        Require(options.CutmixAlpha >= 0, nameof(options.CutmixAlpha), options.CutmixAlpha, "must be 0 (none) or more");
+        Require(options.ClipGradNorm is null or > 0, nameof(options.ClipGradNorm), options.ClipGradNorm!, "must be more than 0");
+        Require(options.NormWeightDecay is null or >= 0, nameof(options.NormWeightDecay), options.NormWeightDecay!, "must be 0 or more");
+        Require(options.BiasWeightDecay is null or >= 0, nameof(options.BiasWeightDecay), options.BiasWeightDecay!, "must be 0 or more");
+        Require(options.ModelEmaSteps >= 1, nameof(options.ModelEmaSteps), options.ModelEmaSteps, "must be at least 1");
+        Require(options.ModelEmaDecay is > 0 and < 1, nameof(options.ModelEmaDecay), options.ModelEmaDecay, "must be between 0 and 1");
+        Require(options.WarmupDecay is > 0 and <= 1, nameof(options.WarmupDecay), options.WarmupDecay, "must be in (0, 1]");
+        Require(options.Gamma > 0, nameof(options.Gamma), options.Gamma, "must be more than 0");
     }
 
     /// <summary>
@@ -140,9 +161,7 @@ public sealed class Trainer : IDisposable
     {
         Directory.CreateDirectory(outputDirectory);
         var stepsPerEpoch = (train.Count + Options.AccumulationSteps - 1) / Options.AccumulationSteps;
-        ILearningRateSchedule schedule = Options.Schedule == ScheduleKind.Step
-            ? new StepSchedule((long)Options.StepEpochs * stepsPerEpoch)
-            : new CosineSchedule((long)Options.Epochs * stepsPerEpoch, (long)Options.WarmupEpochs * stepsPerEpoch);
+        var schedule = LearningRateSchedule.For(Options, stepsPerEpoch);
         var metrics = Path.Combine(outputDirectory, "metrics.jsonl");
         KeepMetricsUpTo(metrics, Epoch);
         // A resumed run's first epoch purges what an earlier file recorded from it on, as metrics.jsonl drops those lines.

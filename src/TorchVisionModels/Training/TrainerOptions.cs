@@ -10,14 +10,27 @@ public enum OptimizerKind
     AdamW,
 }
 
-/// <summary>The learning-rate schedules a <see cref="Trainer"/> follows.</summary>
+/// <summary>The learning-rate schedules a <see cref="Trainer"/> follows after its warm-up: train.py's <c>--lr-scheduler</c>.</summary>
 public enum ScheduleKind
 {
-    /// <summary><see cref="CosineSchedule"/>: linear warm-up, then a cosine to zero.</summary>
+    /// <summary><see cref="CosineSchedule"/> (cosineannealinglr): a cosine to zero.</summary>
     Cosine,
 
-    /// <summary><see cref="StepSchedule"/>: x0.1 every <see cref="TrainerOptions.StepEpochs"/> epochs.</summary>
+    /// <summary><see cref="StepSchedule"/> (steplr): x<see cref="TrainerOptions.Gamma"/> every <see cref="TrainerOptions.StepEpochs"/> epochs.</summary>
     Step,
+
+    /// <summary><see cref="ExponentialSchedule"/> (exponentiallr): x<see cref="TrainerOptions.Gamma"/> every epoch, spread over its steps.</summary>
+    Exponential,
+}
+
+/// <summary>train.py's <c>--lr-warmup-method</c>.</summary>
+public enum WarmupMethod
+{
+    /// <summary>PyTorch's LinearLR: from <see cref="TrainerOptions.WarmupDecay"/> to 1.</summary>
+    Linear,
+
+    /// <summary>PyTorch's ConstantLR: <see cref="TrainerOptions.WarmupDecay"/> throughout.</summary>
+    Constant,
 }
 
 /// <summary>The hyperparameters of a training run, with the defaults of torchvision's classification reference where it has one.</summary>
@@ -50,8 +63,17 @@ public sealed record TrainerOptions
     /// <summary>The learning-rate schedule.</summary>
     public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
 
-    /// <summary>Epochs of linear warm-up before the cosine.</summary>
+    /// <summary>Epochs of warm-up before the schedule (train.py's <c>--lr-warmup-epochs</c>).</summary>
     public int WarmupEpochs { get; init; }
+
+    /// <summary>How the warm-up goes (train.py's <c>--lr-warmup-method</c>).</summary>
+    public WarmupMethod WarmupMethod { get; init; } = WarmupMethod.Linear;
+
+    /// <summary>The warm-up's starting (linear) or whole (constant) factor (train.py's <c>--lr-warmup-decay</c>).</summary>
+    public double WarmupDecay { get; init; } = 0.01;
+
+    /// <summary>The factor of the step and exponential schedules (train.py's <c>--lr-gamma</c>).</summary>
+    public double Gamma { get; init; } = 0.1;
 
     /// <summary>Epochs between x0.1 steps of the step schedule.</summary>
     public int StepEpochs { get; init; } = 30;

@@ -113,6 +113,31 @@ public class FinetuneCommandTests : IDisposable
         Assert.All(after.state_dict().Where(kv => !kv.Key.StartsWith("fc.")), kv => Assert.True(Fixtures.BitIdentical(original[kv.Key], kv.Value), kv.Key));
     }
 
+    [Fact]
+    public void ARecipeRunRecordsItsSettingsAndResumesWithThem()
+    {
+        string[] small = ["--model", "resnet18", "--ra-reps", "1", "--batch-size", "16", "--train-crop-size", "32", "--crop-size", "32", "--resize-size", "32"];
+        var (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--recipe", "torchvision-v2", "--epochs", "1", "--out", Out("v2"), .. small]);
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("EMA top-1 ", output);
+        var training = ModelCard.Read(Out("v2/last.card.json")).Training!;
+        // The recipe's rate for 128 images a step, scaled to 16: 0.0625 x 16 / 128.
+        Assert.Equal("0.0078125", training["lr"]);
+        Assert.Equal(("ta_wide", "0.1", "0.2", "1", "true", "0", "sgd-momentum", "1"),
+            (training["auto-augment"], training["random-erase"], training["mixup-alpha"], training["cutmix-alpha"], training["model-ema"], training["norm-weight-decay"], training["optimizer"], training["epochs"]));
+        using (var checkpoint = CheckpointFile.Open(Out("v2/last.pt")))
+            Assert.Contains("model_ema", ((PickleDictionary)checkpoint.Contents!).Keys.Cast<string>());
+        Assert.Equal(JsonValueKind.Number, JsonDocument.Parse(File.ReadAllLines(Out("v2/metrics.jsonl"))[0]).RootElement.GetProperty("val_top1_ema").ValueKind);
+
+        // Resumed without the recipe, the run goes on with the settings its card recorded.
+        (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--epochs", "2", "--resume", Out("v2/last.pt"), "--out", Out("v2"), "--model", "resnet18"]);
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("epochs 2..2", output);
+        var resumed = ModelCard.Read(Out("v2/last.card.json")).Training!;
+        Assert.Equal(training.Where(kv => kv.Key != "epochs"), resumed.Where(kv => kv.Key != "epochs"));
+        Assert.Equal("2", resumed["epochs"]);
+    }
+
     public static TheoryData<string[], string> BadInputs => new()
     {
         { ["--data", "/nonexistent/train"], "error: --data /nonexistent/train: does not exist." },
@@ -124,6 +149,13 @@ public class FinetuneCommandTests : IDisposable
         { ["--data", $"{Data}/train", "--resume", "/nonexistent/last.pt"], "error: --resume /nonexistent/last.pt: does not exist." },
         { ["--data", $"{Data}/train", "--weights", "DEFAULT", "--freeze-backbone", "--norm", "gn"], "error: --norm gn: freezing the backbone freezes batch norm; use --norm frozen-bn." },
         { ["--data", $"{Data}/train", "--min-scale", "0"], "error: --min-scale 0: must be in (0, 1]." },
+        { ["--data", $"{Data}/train", "--auto-augment", "augmix"], "error: --auto-augment augmix: is not one of ra, ta_wide, imagenet, cifar10, svhn." },
+        { ["--data", $"{Data}/train", "--random-erase", "1.5"], "error: --random-erase 1.5: must be a probability, from 0 to 1." },
+        { ["--data", $"{Data}/train", "--mixup-alpha", "-1"], "error: --mixup-alpha -1: must be 0 (none) or more." },
+        { ["--data", $"{Data}/train", "--clip-grad-norm", "0"], "error: --clip-grad-norm 0: must be more than 0." },
+        { ["--data", $"{Data}/train", "--model-ema", "--model-ema-decay", "1"], "error: --model-ema-decay 1: must be between 0 and 1." },
+        { ["--data", $"{Data}/train", "--recipe", "v3"], "error: --recipe v3: is not one of torchvision-v2." },
+        { ["--data", $"{Data}/train", "--recipe", "torchvision-v2"], "error: --ra-reps 4: repeated augmentation keeps the training images rounded down to a multiple of 256, and there are 180; use --ra-reps 1." },
     };
 
     [Theory]

@@ -45,6 +45,44 @@ public class ImageFolderLoaderTests
     }
 
     [Fact]
+    public void RepeatedAugmentationRepeatsEachSampleWithItsOwnDrawsAndCutsTheEpochTo256s()
+    {
+        var root = Directory.CreateTempSubdirectory("ra-sampler-");
+        try
+        {
+            // 300 images of one colour each, so a sample is known by its pixel.
+            for (var i = 0; i < 300; i++)
+            {
+                var folder = Directory.CreateDirectory(Path.Combine(root.FullName, $"class{i % 2}")).FullName;
+                using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(2, 2, new(0, (byte)(i / 256), (byte)(i % 256)));
+                SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, Path.Combine(folder, $"{i:D3}.png"));
+            }
+            static Tensor Identify(RgbImage image, Generator generator)
+            {
+                using var draw = rand([1], generator: generator);
+                return tensor(new[] { image.Pixels[1] * 256f + image.Pixels[2], draw.item<float>() });
+            }
+            var loader = new ImageFolderLoader(new ImageFolder(root.FullName), Identify, 16, shuffle: true, num_workers: 2, seed: 3, ra_reps: 4);
+            Assert.Equal((256, 16), (loader.SampleCount, loader.Count));
+            var samples = loader.Batches(1).SelectMany(b => { using (b.targets) using (b.images) return b.images.data<float>().Chunk(2).Select(p => (id: p[0], draw: p[1])).ToList(); }).ToList();
+            Assert.Equal(256, samples.Count);
+            var groups = samples.Chunk(4).ToList();
+            Assert.All(groups, g => Assert.Single(g.Select(s => s.id).Distinct()));
+            Assert.All(groups, g => Assert.Equal(4, g.Select(s => s.draw).Distinct().Count()));
+            Assert.Equal(64, groups.Select(g => g[0].id).Distinct().Count());
+            var plain = new ImageFolderLoader(new ImageFolder(root.FullName), Identify, 16, shuffle: true, num_workers: 1, seed: 3);
+            var order = plain.Batches(1).SelectMany(b => { using (b.targets) using (b.images) return b.images.data<float>().Chunk(2).Select(p => p[0]).ToList(); });
+            // The same shuffle as without repetition: its first 64 samples, each four times.
+            Assert.Equal(order.Take(64), groups.Select(g => g[0].id));
+            Assert.Throws<ArgumentException>(() => new ImageFolderLoader(Train, Identify, 16, ra_reps: 4));
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
     public void StoppingEarlyFreesThePrefetchedBatches()
     {
         var preset = new ClassificationPresetTrain(32);

@@ -4,7 +4,8 @@ namespace TorchVisionModels.Tests.Training;
 
 /// <summary>
 /// The schedules give, step by step, the learning rates of PyTorch's own schedulers as torchvision's reference
-/// training script chains them (LinearLR warm-up, then CosineAnnealingLR or StepLR, through SequentialLR).
+/// training script chains them (LinearLR or ConstantLR warm-up, then CosineAnnealingLR, StepLR or ExponentialLR,
+/// through SequentialLR).
 /// </summary>
 public class ScheduleTests
 {
@@ -21,10 +22,19 @@ public class ScheduleTests
         var expected = Fixtures.Json("schedules.json").GetProperty(name);
         var c = expected.GetProperty("case");
         var stepsPerEpoch = expected.GetProperty("steps_per_epoch").GetInt64();
-        ILearningRateSchedule schedule = c.GetProperty("schedule").GetString() == "step"
-            ? new StepSchedule(c.GetProperty("step_epochs").GetInt64() * stepsPerEpoch, c.GetProperty("gamma").GetDouble())
-            : new CosineSchedule(c.GetProperty("epochs").GetInt64() * stepsPerEpoch, c.GetProperty("warmup_epochs").GetInt64() * stepsPerEpoch,
-                expected.GetProperty("warmup_decay").GetDouble());
+        string Text(string name, string otherwise) => c.TryGetProperty(name, out var v) ? v.GetString()! : otherwise;
+        double Number(string name, double otherwise) => c.TryGetProperty(name, out var v) ? v.GetDouble() : otherwise;
+        var options = new TrainerOptions
+        {
+            Epochs = c.GetProperty("epochs").GetInt32(),
+            Schedule = Enum.Parse<ScheduleKind>(c.GetProperty("schedule").GetString()!, ignoreCase: true),
+            WarmupEpochs = c.GetProperty("warmup_epochs").GetInt32(),
+            WarmupMethod = Enum.Parse<WarmupMethod>(Text("warmup_method", "linear"), ignoreCase: true),
+            WarmupDecay = Number("warmup_decay", expected.GetProperty("warmup_decay").GetDouble()),
+            StepEpochs = c.TryGetProperty("step_epochs", out var stepEpochs) ? stepEpochs.GetInt32() : 30,
+            Gamma = Number("gamma", 0.1),
+        };
+        var schedule = LearningRateSchedule.For(options, stepsPerEpoch);
         var baseRates = expected.GetProperty("base_lrs").EnumerateArray().Select(r => r.GetDouble()).ToArray();
         var step = 0;
         foreach (var rates in expected.GetProperty("lrs").EnumerateArray())
