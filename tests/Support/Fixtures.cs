@@ -39,9 +39,12 @@ static class Fixtures
 
     /// <summary>Runs a script of scripts/ with the PyTorch interpreter; returns its exit code and output.</summary>
     public static (int exitCode, string output) RunPython(string script, params string[] arguments)
+        => Run(Metadata("Python"), [Path.Combine(Metadata("Scripts"), script), .. arguments]);
+
+    /// <summary>Runs <paramref name="program"/> to the end; its exit code, and its standard output followed by its standard error.</summary>
+    public static (int exitCode, string output) Run(string program, IEnumerable<string> arguments)
     {
-        var start = new ProcessStartInfo(Metadata("Python")) { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(Metadata("Scripts"), script));
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace TorchVisionModels.Tests;
 
 /// <summary>
@@ -14,16 +12,7 @@ public sealed class SamplesTests : IDisposable
     public void Dispose() => directory.Delete(recursive: true);
 
     static (int exitCode, string output) Run(string script, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(Fixtures.Samples)! };
-        foreach (var argument in (string[])["run", Path.Combine(Fixtures.Samples, script), "--", .. arguments])
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var output = process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
-        return (process.ExitCode, output + stderr.Result);
-    }
+        => Fixtures.Run("dotnet", ["run", Path.Combine(Fixtures.Samples, script), "--", .. arguments]);
 
     [Fact]
     public void FinetuneTrainsAndSavesTheBestWeights()

@@ -27,10 +27,21 @@ def sample_seed(seed, epoch, sample):
     return splitmix64(splitmix64(splitmix64(seed) ^ epoch) ^ sample)
 
 
+def load_batch(dataset, order, b, batch_size, preset, seed, epoch):
+    """Batch b of an epoch as ImageFolderLoader builds it: each sample augmented from its own seed."""
+    from PIL import Image
+    images, targets = [], []
+    for index in order[b * batch_size:(b + 1) * batch_size].tolist():
+        path, target = dataset.samples[index]
+        torch.manual_seed(sample_seed(seed, epoch, index))
+        images.append(preset(Image.open(path).convert("RGB")))
+        targets.append(target)
+    return torch.stack(images), torch.tensor(targets)
+
+
 def training_engine(directory):
     """Only one epoch: on 200 images at 32x32 (layer4 is 1x1, so batch norm there normalises 32 numbers) the run is
     chaotic enough that PyTorch with one thread and with two disagree by 0.05 in the loss by the second epoch."""
-    from PIL import Image
     e = ENGINE
     train = torchvision.datasets.ImageFolder(os.path.join(directory, FASHION_MNIST_SMALL, "train"))
     test = torchvision.datasets.ImageFolder(os.path.join(directory, FASHION_MNIST_SMALL, "test"), classic_preset(e["crop"], e["crop"]))
@@ -49,13 +60,8 @@ def training_engine(directory):
     optimizer.zero_grad()
     losses = []
     for b in range(batches):
-        images, targets = [], []
-        for index in order[b * e["batch_size"]:(b + 1) * e["batch_size"]].tolist():
-            path, target = train.samples[index]
-            torch.manual_seed(sample_seed(e["seed"], epoch, index))
-            images.append(preset(Image.open(path).convert("RGB")))
-            targets.append(target)
-        loss = torch.nn.functional.cross_entropy(model(torch.stack(images)), torch.tensor(targets), label_smoothing=e["label_smoothing"])
+        images, targets = load_batch(train, order, b, e["batch_size"], preset, e["seed"], epoch)
+        loss = torch.nn.functional.cross_entropy(model(images), targets, label_smoothing=e["label_smoothing"])
         (loss / e["accumulation"]).backward()
         losses.append(loss.item())
         if (b + 1) % e["accumulation"] == 0 or b + 1 == batches:

@@ -7,60 +7,24 @@ step's loss (batch norm in layer4 normalises 16 numbers); here they agree to 1e-
 
 import math
 import os
+import sys
 
 import torch
 import torchvision
-from PIL import Image
 from torchvision import transforms as T
 from torchvision.models import resnet
 from torchvision.transforms import InterpolationMode, autoaugment
 
-from .common import MEAN, STD, sampled, write_arrays, write_json
-from .engine import MASK64, sample_seed
+from .common import MEAN, REPOSITORY, STD, sampled, write_arrays, write_json
+from .engine import MASK64, load_batch, sample_seed
 from .images import FASHION_MNIST_SMALL
+
+sys.path.insert(0, os.path.join(REPOSITORY, "scripts"))
+from reference_mixing import mix  # noqa: E402  (scripts/ is not a package)
 
 RECIPE = dict(seed=11, epochs=3, batch_size=24, lr=0.005, momentum=0.9, weight_decay=2e-5, norm_weight_decay=0.0,
               label_smoothing=0.1, mixup_alpha=0.2, cutmix_alpha=1.0, random_erase=0.25, auto_augment="ta_wide",
               clip_grad_norm=2.0, model_ema_steps=2, model_ema_decay=0.999, crop=32, min_scale=0.5)
-
-
-def mixup(batch, target, alpha, generator):
-    """references/classification/transforms.py's RandomMixup(p=1.0), its draws from `generator`."""
-    if torch.rand(1, generator=generator).item() >= 1.0:
-        return batch, target
-    batch_rolled, target_rolled = batch.roll(1, 0), target.roll(1, 0)
-    lambda_param = float(torch._sample_dirichlet(torch.tensor([alpha, alpha]), generator=generator)[0])
-    batch_rolled.mul_(1.0 - lambda_param)
-    batch.mul_(lambda_param).add_(batch_rolled)
-    target_rolled.mul_(1.0 - lambda_param)
-    target.mul_(lambda_param).add_(target_rolled)
-    return batch, target
-
-
-def cutmix(batch, target, alpha, generator):
-    """references/classification/transforms.py's RandomCutmix(p=1.0), its draws from `generator`."""
-    if torch.rand(1, generator=generator).item() >= 1.0:
-        return batch, target
-    batch_rolled, target_rolled = batch.roll(1, 0), target.roll(1, 0)
-    lambda_param = float(torch._sample_dirichlet(torch.tensor([alpha, alpha]), generator=generator)[0])
-    H, W = batch.shape[-2:]
-    r_x = torch.randint(W, (1,), generator=generator)
-    r_y = torch.randint(H, (1,), generator=generator)
-    r = 0.5 * math.sqrt(1.0 - lambda_param)
-    r_w_half, r_h_half = int(r * W), int(r * H)
-    x1, y1 = int(torch.clamp(r_x - r_w_half, min=0)), int(torch.clamp(r_y - r_h_half, min=0))
-    x2, y2 = int(torch.clamp(r_x + r_w_half, max=W)), int(torch.clamp(r_y + r_h_half, max=H))
-    batch[:, :, y1:y2, x1:x2] = batch_rolled[:, :, y1:y2, x1:x2]
-    lambda_param = float(1.0 - (x2 - x1) * (y2 - y1) / (W * H))
-    target_rolled.mul_(1.0 - lambda_param)
-    target.mul_(lambda_param).add_(target_rolled)
-    return batch, target
-
-
-def mix(batch, targets, num_classes, generator, r):
-    batch, target = batch.clone(), torch.nn.functional.one_hot(targets, num_classes).to(batch.dtype)
-    choice = torch.randint(0, 2, (1,), generator=generator).item()
-    return (mixup if choice == 0 else cutmix)(batch, target, r["mixup_alpha"] if choice == 0 else r["cutmix_alpha"], generator)
 
 
 def weight_decay_groups(model, r):
@@ -94,14 +58,9 @@ def recipe(directory):
     optimizer.zero_grad()
     losses = []
     for b in range(batches):
-        images, targets = [], []
-        for index in order[b * r["batch_size"]:(b + 1) * r["batch_size"]].tolist():
-            path, target = train.samples[index]
-            torch.manual_seed(sample_seed(r["seed"], epoch, index))
-            images.append(preset(Image.open(path).convert("RGB")))
-            targets.append(target)
+        images, targets = load_batch(train, order, b, r["batch_size"], preset, r["seed"], epoch)
         generator = torch.Generator().manual_seed(sample_seed(r["seed"], epoch, MASK64 - 1 - b))
-        batch, target = mix(torch.stack(images), torch.tensor(targets), len(train.classes), generator, r)
+        batch, target = mix(images, targets, len(train.classes), r["mixup_alpha"], r["cutmix_alpha"], generator)
         loss = torch.nn.functional.cross_entropy(model(batch), target, label_smoothing=r["label_smoothing"])
         loss.backward()
         losses.append(loss.item())

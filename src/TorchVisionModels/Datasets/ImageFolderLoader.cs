@@ -28,22 +28,22 @@ public sealed class ImageFolderLoader
     /// <param name="prefetch_factor">Batches each worker may hold ready: the bound on the memory the loader uses.</param>
     /// <param name="seed">The seed of the shuffling and of each sample's augmentation.</param>
     /// <param name="indices">The subset of the dataset to load.</param>
-    /// <param name="ra_reps">
+    /// <param name="repetitions">
     /// Above 1, train.py's repeated-augmentation sampler (<c>--ra-sampler --ra-reps</c>) in one process: the shuffled
     /// samples each repeated this many times in a row, each repetition augmented with its own draws, and the epoch cut
     /// to the samples' count rounded down to a multiple of 256, as RASampler cuts it.
     /// </param>
     public ImageFolderLoader(ImageFolder dataset, Func<RgbImage, Generator, Tensor> transform, int batch_size, bool shuffle = false,
-        bool drop_last = false, int num_workers = 1, int prefetch_factor = 2, ulong seed = 0, IReadOnlyList<int>? indices = null, int ra_reps = 1)
+        bool drop_last = false, int num_workers = 1, int prefetch_factor = 2, ulong seed = 0, IReadOnlyList<int>? indices = null, int repetitions = 1)
     {
-        if (batch_size < 1 || num_workers < 1 || prefetch_factor < 1 || ra_reps < 1)
-            throw new ArgumentException($"batch_size ({batch_size}), num_workers ({num_workers}), prefetch_factor ({prefetch_factor}) and ra_reps ({ra_reps}) must be at least 1.");
+        if (batch_size < 1 || num_workers < 1 || prefetch_factor < 1 || repetitions < 1)
+            throw new ArgumentException($"batch_size ({batch_size}), num_workers ({num_workers}), prefetch_factor ({prefetch_factor}) and repetitions ({repetitions}) must be at least 1.");
         this.dataset = dataset;
         this.transform = transform;
         this.indices = indices ?? Enumerable.Range(0, dataset.Count).ToList();
-        this.ra_reps = ra_reps;
-        if (ra_reps > 1 && SampleCount == 0)
-            throw new ArgumentException($"Repeated augmentation keeps the {this.indices.Count} images rounded down to a multiple of 256, which is none of them. It needs at least 256 images.", nameof(ra_reps));
+        Repetitions = repetitions;
+        if (repetitions > 1 && SampleCount == 0)
+            throw new ArgumentException($"Repeated augmentation keeps the {this.indices.Count} images rounded down to a multiple of 256, which is none of them. It needs at least 256 images.", nameof(repetitions));
         if (drop_last && batch_size > SampleCount)
             throw new ArgumentException($"The batch size {batch_size} is larger than the {SampleCount} images of {dataset.root}, so every batch would be dropped. Use a batch size of at most {SampleCount}.");
         this.batch_size = batch_size;
@@ -72,11 +72,11 @@ public sealed class ImageFolderLoader
     /// <summary>The seed everything random derives from.</summary>
     public ulong seed { get; }
 
-    /// <summary>Repetitions of each sample in an epoch (1: none).</summary>
-    public int ra_reps { get; }
+    /// <summary>Repetitions of each sample in an epoch (1: none), RASampler's <c>repetitions</c>.</summary>
+    public int Repetitions { get; }
 
     /// <summary>The number of samples loaded per epoch (before any is skipped).</summary>
-    public int SampleCount => ra_reps > 1 ? indices.Count / 256 * 256 : indices.Count;
+    public int SampleCount => Repetitions > 1 ? indices.Count / 256 * 256 : indices.Count;
 
     /// <summary>Batches per epoch.</summary>
     public int Count => drop_last ? SampleCount / batch_size : (SampleCount + batch_size - 1) / batch_size;
@@ -149,7 +149,7 @@ public sealed class ImageFolderLoader
     /// <summary>A sample to load, and the key its augmentation's seed derives from (its index, plus a multiple of the dataset's size for a repetition).</summary>
     readonly record struct Sample(int Index, ulong Key);
 
-    /// <summary>The samples of an epoch: a permutation drawn from the epoch's seed, or the dataset's order; each repeated <see cref="ra_reps"/> times.</summary>
+    /// <summary>The samples of an epoch: a permutation drawn from the epoch's seed, or the dataset's order; each repeated <see cref="Repetitions"/> times.</summary>
     Sample[] Order(long epoch)
     {
         IEnumerable<int> order = indices;
@@ -159,7 +159,7 @@ public sealed class ImageFolderLoader
             using var permutation = randperm(indices.Count, generator: generator);
             order = permutation.data<long>().Select(i => indices[(int)i]).ToArray();
         }
-        return [.. order.SelectMany(i => Enumerable.Range(0, ra_reps).Select(r => new Sample(i, (ulong)i + (ulong)r * (ulong)dataset.Count))).Take(SampleCount)];
+        return [.. order.SelectMany(i => Enumerable.Range(0, Repetitions).Select(r => new Sample(i, (ulong)i + (ulong)r * (ulong)dataset.Count))).Take(SampleCount)];
     }
 
     void Work(int worker, Sample[] order, long epoch, BlockingCollection<Slot> queue, CancellationToken cancellation)

@@ -98,7 +98,7 @@ public sealed class FineTuningPlan : IDisposable
             random_erase_prob = options.RandomErase,
         };
         var train = new ImageFolderLoader(trainSet, trainPreset.forward,
-            options.BatchSize, shuffle: true, drop_last: true, num_workers: options.Workers, seed: seed, indices: trainIndices, ra_reps: options.RaReps);
+            options.BatchSize, shuffle: true, drop_last: true, num_workers: options.Workers, seed: seed, indices: trainIndices, repetitions: options.RaReps);
         var validation = new ImageFolderLoader(valSet, (image, _) => evalPreset.forward(image), options.BatchSize, num_workers: options.Workers, indices: valIndices);
         if (skipped is not null)
         {

@@ -6,13 +6,13 @@ namespace TorchVisionModels.Transforms;
 /// What <see cref="RandomMixup"/> and <see cref="RandomCutmix"/> share, and train.py's choice between them: with
 /// <c>--mixup-alpha</c> and <c>--cutmix-alpha</c> both set, each batch gets one of the two, chosen uniformly.
 /// </summary>
-/// <param name="num_classes">Classes, for the one-hot targets.</param>
-/// <param name="mixup_alpha">Mixup's Beta parameter; 0 for no mixup.</param>
-/// <param name="cutmix_alpha">Cutmix's Beta parameter; 0 for no cutmix.</param>
-public sealed record BatchMixing(int num_classes, double mixup_alpha, double cutmix_alpha)
+/// <param name="NumClasses">Classes, for the one-hot targets.</param>
+/// <param name="MixupAlpha">Mixup's Beta parameter (train.py's <c>--mixup-alpha</c>); 0 for no mixup.</param>
+/// <param name="CutmixAlpha">Cutmix's Beta parameter (train.py's <c>--cutmix-alpha</c>); 0 for no cutmix.</param>
+public sealed record BatchMixing(int NumClasses, double MixupAlpha, double CutmixAlpha)
 {
     /// <summary>Either alpha is set: batches are mixed, and targets become soft.</summary>
-    public bool Enabled => mixup_alpha > 0 || cutmix_alpha > 0;
+    public bool Enabled => MixupAlpha > 0 || CutmixAlpha > 0;
 
     /// <summary>
     /// The batch mixed by one of the enabled transforms (each with train.py's p = 1). train.py chooses with Python's
@@ -21,17 +21,17 @@ public sealed record BatchMixing(int num_classes, double mixup_alpha, double cut
     /// </summary>
     public (Tensor batch, Tensor target) forward(Tensor batch, Tensor target, Generator generator)
     {
-        if (mixup_alpha > 0 && cutmix_alpha > 0)
+        if (MixupAlpha > 0 && CutmixAlpha > 0)
         {
             using var choice = randint(0, 2, [1], generator: generator);
             return choice.item<long>() == 0 ? Mixup(batch, target, generator) : Cutmix(batch, target, generator);
         }
-        return mixup_alpha > 0 ? Mixup(batch, target, generator) : Cutmix(batch, target, generator);
+        return MixupAlpha > 0 ? Mixup(batch, target, generator) : Cutmix(batch, target, generator);
     }
 
-    (Tensor, Tensor) Mixup(Tensor batch, Tensor target, Generator generator) => new RandomMixup(num_classes, 1.0, mixup_alpha).forward(batch, target, generator);
+    (Tensor, Tensor) Mixup(Tensor batch, Tensor target, Generator generator) => new RandomMixup(NumClasses, 1.0, MixupAlpha).forward(batch, target, generator);
 
-    (Tensor, Tensor) Cutmix(Tensor batch, Tensor target, Generator generator) => new RandomCutmix(num_classes, 1.0, cutmix_alpha).forward(batch, target, generator);
+    (Tensor, Tensor) Cutmix(Tensor batch, Tensor target, Generator generator) => new RandomCutmix(NumClasses, 1.0, CutmixAlpha).forward(batch, target, generator);
 
     /// <summary>Copies of the batch and of the targets as float one-hot rows.</summary>
     internal static (Tensor batch, Tensor target) Start(Tensor batch, Tensor target, int num_classes)

@@ -62,7 +62,7 @@ public class ImageFolderLoaderTests
                 using var draw = rand([1], generator: generator);
                 return tensor(new[] { image.Pixels[1] * 256f + image.Pixels[2], draw.item<float>() });
             }
-            var loader = new ImageFolderLoader(new ImageFolder(root.FullName), Identify, 16, shuffle: true, num_workers: 2, seed: 3, ra_reps: 4);
+            var loader = new ImageFolderLoader(new ImageFolder(root.FullName), Identify, 16, shuffle: true, num_workers: 2, seed: 3, repetitions: 4);
             Assert.Equal((256, 16), (loader.SampleCount, loader.Count));
             var samples = loader.Batches(1).SelectMany(b => { using (b.targets) using (b.images) return b.images.data<float>().Chunk(2).Select(p => (id: p[0], draw: p[1])).ToList(); }).ToList();
             Assert.Equal(256, samples.Count);
@@ -74,7 +74,7 @@ public class ImageFolderLoaderTests
             var order = plain.Batches(1).SelectMany(b => { using (b.targets) using (b.images) return b.images.data<float>().Chunk(2).Select(p => p[0]).ToList(); });
             // The same shuffle as without repetition: its first 64 samples, each four times.
             Assert.Equal(order.Take(64), groups.Select(g => g[0].id));
-            Assert.Throws<ArgumentException>(() => new ImageFolderLoader(Train, Identify, 16, ra_reps: 4));
+            Assert.Throws<ArgumentException>(() => new ImageFolderLoader(Train, Identify, 16, repetitions: 4));
         }
         finally
         {
