@@ -29,7 +29,7 @@ from torchvision import transforms as T
 from torchvision.transforms import InterpolationMode, autoaugment
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_mixing import mix  # noqa: E402
+from reference_recipe import mix, weight_decay_groups  # noqa: E402
 
 MEAN, STD = [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]
 
@@ -40,16 +40,6 @@ def lr_factor(args, steps_per_epoch):
         return lambda s: 0.1 ** (s // (args.step_epochs * steps_per_epoch))
     return lambda s: 0.01 + 0.99 * s / warmup if s < warmup else \
         0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup)))
-
-
-def weight_decay_groups(model, args):
-    """utils.set_weight_decay with --norm-weight-decay: the rest first, then the norm layers' parameters."""
-    norm_classes = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.LayerNorm, torch.nn.GroupNorm)
-    other, norm = [], []
-    for module in model.modules():
-        for p in module.parameters(recurse=False):
-            (norm if isinstance(module, norm_classes) else other).append(p)
-    return [{"params": other, "weight_decay": args.weight_decay}, {"params": norm, "weight_decay": args.norm_weight_decay}]
 
 
 def evaluate(model, loader):
@@ -112,7 +102,7 @@ def main():
     val_loader = torch.utils.data.DataLoader(val, 256, num_workers=args.workers)
 
     model = torchvision.models.__dict__[args.model](num_classes=len(train.classes))
-    parameters = model.parameters() if args.norm_weight_decay is None else weight_decay_groups(model, args)
+    parameters = model.parameters() if args.norm_weight_decay is None else weight_decay_groups(model, args.weight_decay, args.norm_weight_decay)
     if args.optimizer == "sgd":
         optimizer = torch.optim.SGD(parameters, args.lr, args.momentum, weight_decay=args.weight_decay, nesterov=True)
     else:

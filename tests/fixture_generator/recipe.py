@@ -20,21 +20,11 @@ from .engine import MASK64, load_batch, sample_seed
 from .images import FASHION_MNIST_SMALL
 
 sys.path.insert(0, os.path.join(REPOSITORY, "scripts"))
-from reference_mixing import mix  # noqa: E402  (scripts/ is not a package)
+from reference_recipe import mix, weight_decay_groups  # noqa: E402  (scripts/ is not a package)
 
 RECIPE = dict(seed=11, epochs=3, batch_size=24, lr=0.005, momentum=0.9, weight_decay=2e-5, norm_weight_decay=0.0,
               label_smoothing=0.1, mixup_alpha=0.2, cutmix_alpha=1.0, random_erase=0.25, auto_augment="ta_wide",
               clip_grad_norm=2.0, model_ema_steps=2, model_ema_decay=0.999, crop=32, min_scale=0.5)
-
-
-def weight_decay_groups(model, r):
-    """utils.set_weight_decay with norm_weight_decay: the rest first, then the norm layers' parameters."""
-    norm_classes = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.LayerNorm, torch.nn.GroupNorm)
-    other, norm = [], []
-    for module in model.modules():
-        for p in module.parameters(recurse=False):
-            (norm if isinstance(module, norm_classes) else other).append(p)
-    return [{"params": other, "weight_decay": r["weight_decay"]}, {"params": norm, "weight_decay": r["norm_weight_decay"]}]
 
 
 def recipe(directory):
@@ -46,7 +36,7 @@ def recipe(directory):
                         T.RandomErasing(p=r["random_erase"])])
     torch.manual_seed(r["seed"])
     model = resnet.resnet18(num_classes=len(train.classes))
-    optimizer = torch.optim.SGD(weight_decay_groups(model, r), r["lr"], r["momentum"], weight_decay=r["weight_decay"], nesterov=True)
+    optimizer = torch.optim.SGD(weight_decay_groups(model, r["weight_decay"], r["norm_weight_decay"]), r["lr"], r["momentum"], weight_decay=r["weight_decay"], nesterov=True)
     alpha = min(1.0, (1.0 - r["model_ema_decay"]) * (r["batch_size"] * r["model_ema_steps"] / r["epochs"]))
     decay = 1.0 - alpha
     ema = torch.optim.swa_utils.AveragedModel(model, "cpu", lambda avg, p, n: decay * avg + (1 - decay) * p, use_buffers=True)

@@ -1,6 +1,7 @@
-"""torchvision's references/classification/transforms.py RandomMixup and RandomCutmix (with p=1.0, as train.py
-uses them), their draws from an explicit generator, and train.py's choice of one of the two per batch. The
-fixture generator replays the C# trainer with them, and finetune_pytorch.py trains with them."""
+"""Pieces of torchvision's references/classification in PyTorch, as finetune runs them: transforms.py's RandomMixup
+and RandomCutmix (with p=1.0, as train.py uses them) with their draws from an explicit generator, train.py's choice
+of one of the two per batch, and utils.set_weight_decay's norm-layer groups. The fixture generator replays the C#
+trainer with them, and finetune_pytorch.py trains with them."""
 
 import math
 
@@ -49,3 +50,13 @@ def mix(batch, targets, num_classes, mixup_alpha, cutmix_alpha, generator=None):
     else:
         use_mixup = mixup_alpha > 0
     return mixup(batch, target, mixup_alpha, generator) if use_mixup else cutmix(batch, target, cutmix_alpha, generator)
+
+
+def weight_decay_groups(model, weight_decay, norm_weight_decay):
+    """utils.set_weight_decay with norm_weight_decay: the rest first, then the norm layers' parameters."""
+    norm_classes = (torch.nn.modules.batchnorm._BatchNorm, torch.nn.LayerNorm, torch.nn.GroupNorm)
+    other, norm = [], []
+    for module in model.modules():
+        for p in module.parameters(recurse=False):
+            (norm if isinstance(module, norm_classes) else other).append(p)
+    return [{"params": other, "weight_decay": weight_decay}, {"params": norm, "weight_decay": norm_weight_decay}]
