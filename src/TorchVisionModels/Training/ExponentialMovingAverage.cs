@@ -60,7 +60,10 @@ public sealed class ExponentialMovingAverage : IDisposable
         Averaged++;
     }
 
-    /// <summary>The averaged weights as AveragedModel's state dict: <c>n_averaged</c>, then <c>module.</c>-prefixed keys.</summary>
+    /// <summary>
+    /// The averaged weights as AveragedModel's state dict: <c>n_averaged</c> (a new scalar tensor, the caller's to
+    /// dispose), then <c>module.</c>-prefixed keys (the module's own tensors).
+    /// </summary>
     public IEnumerable<(string Key, Tensor Value)> StateDict()
     {
         yield return ("n_averaged", tensor(Averaged));

@@ -34,11 +34,20 @@ public sealed class Trainer : IDisposable
     /// <param name="emaModule">With <see cref="TrainerOptions.ModelEma"/>: a model of the same architecture to hold the average (the trainer owns it).</param>
     public Trainer(ResNet model, TrainerOptions options, Device device, ResNet? emaModule = null)
     {
-        if (options.ModelEma != emaModule is not null)
-            throw new ArgumentException(options.ModelEma ? "ModelEma needs a model of the same architecture to hold the average." : "A model for the average is given without ModelEma.", nameof(emaModule));
-        if (options.Epochs < 1 || options.AccumulationSteps < 1)
-            throw new ArgumentException($"Epochs ({options.Epochs}) and AccumulationSteps ({options.AccumulationSteps}) must be at least 1.");
-        Check(options);
+        try
+        {
+            if (options.ModelEma != emaModule is not null)
+                throw new ArgumentException(options.ModelEma ? "ModelEma needs a model of the same architecture to hold the average." : "A model for the average is given without ModelEma.", nameof(emaModule));
+            if (options.Epochs < 1 || options.AccumulationSteps < 1)
+                throw new ArgumentException($"Epochs ({options.Epochs}) and AccumulationSteps ({options.AccumulationSteps}) must be at least 1.");
+            Check(options);
+        }
+        catch
+        {
+            // Refused before it is taken: the average's model is the trainer's to free.
+            emaModule?.Dispose();
+            throw;
+        }
         this.model = model;
         Options = options;
         this.device = device;
@@ -68,7 +77,7 @@ public sealed class Trainer : IDisposable
             emaModule.to(device);
             Ema = new ExponentialMovingAverage(model, emaModule, decay: 0);
         }
-        mixing = new BatchMixing(model.fc.out_features is var classes ? (int)classes : 0, options.MixupAlpha, options.CutmixAlpha);
+        mixing = new BatchMixing((int)model.fc.out_features, options.MixupAlpha, options.CutmixAlpha);
     }
 
     /// <summary>The recipe's options, each refused by name with what it must be.</summary>
