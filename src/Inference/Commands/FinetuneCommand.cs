@@ -93,10 +93,10 @@ static class FinetuneCommand
             // A recipe's settings, else those of the run being resumed, fill in what the command line leaves out.
             var recipeSettings = result.GetValue(recipe) is { } name ? TrainingRecipes.Named(name) : null;
             var settings = new TrainingSettings(result, recipeSettings ?? (resumeFrom is null ? null : ModelCard.Beside(resumeFrom)?.Training));
-            var imagesPerStep = settings.Get(batchSize) * settings.Get(accumulate);
+            var (batch, accumulation) = (settings.Get(batchSize), settings.Get(accumulate));
             var learningRate = settings.Get(lr);
             if (recipeSettings is not null && !settings.Given(lr) && (settings.Given(batchSize) || settings.Given(accumulate)))
-                settings.Set(lr, learningRate = TrainingRecipes.LearningRateFor(recipeSettings, imagesPerStep));
+                settings.Set(lr, learningRate = TrainingRecipes.LearningRateFor(recipeSettings, batch * accumulation));
             using var plan = FineTuningPlan.Create(new FineTuningOptions
             {
                 Data = result.GetValue(data)!,
@@ -108,7 +108,7 @@ static class FinetuneCommand
                 ReplaceStrideWithDilation = model.ReplaceStrideWithDilationOf(result),
                 ZeroInitResidual = result.GetValue(model.ZeroInitResidual),
                 FreezeBackbone = result.GetValue(freeze),
-                BatchSize = settings.Get(batchSize),
+                BatchSize = batch,
                 CropSize = settings.Get(cropSize),
                 TrainCropSize = settings.Get(trainCropSize),
                 ResizeSize = settings.Get(resizeSize),
@@ -145,7 +145,7 @@ static class FinetuneCommand
                 WarmupDecay = settings.Get(warmupDecay),
                 StepEpochs = settings.Get(stepEpochs),
                 Gamma = settings.Get(gamma),
-                AccumulationSteps = settings.Get(accumulate),
+                AccumulationSteps = accumulation,
                 MixupAlpha = settings.Get(mixupAlpha),
                 CutmixAlpha = settings.Get(cutmixAlpha),
                 ClipGradNorm = settings.Get(clipGradNorm),

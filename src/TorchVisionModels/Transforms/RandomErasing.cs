@@ -41,24 +41,13 @@ public sealed record RandomErasing(double p = 0.5)
     public static (int top, int left, int height, int width) get_params(Tensor img, (double min, double max) scale, (double min, double max) ratio, Generator generator)
     {
         var (img_h, img_w) = ((int)img.shape[^2], (int)img.shape[^1]);
-        var area = img_h * img_w;
-        using var log_ratio = log(tensor(new[] { (float)ratio.min, (float)ratio.max }));
-        var (logMin, logMax) = (log_ratio.data<float>()[0], log_ratio.data<float>()[1]);
-        for (var attempt = 0; attempt < 10; attempt++)
+        foreach (var (h, w) in RandomRectangle.Tries(img_h * img_w, scale, ratio, generator))
         {
-            using var areaDraw = empty(1).uniform_(scale.min, scale.max, generator);
-            var erase_area = area * (double)areaDraw.item<float>();
-            using var ratioDraw = empty(1).uniform_(logMin, logMax, generator);
-            using var aspect = exp(ratioDraw);
-            double aspect_ratio = aspect.item<float>();
-
-            var h = (int)Math.Round(Math.Sqrt(erase_area * aspect_ratio), MidpointRounding.ToEven);
-            var w = (int)Math.Round(Math.Sqrt(erase_area / aspect_ratio), MidpointRounding.ToEven);
-            if (!(h < img_h && w < img_w))
-                continue;
-            using var i = randint(0, img_h - h + 1, [1], generator: generator);
-            using var j = randint(0, img_w - w + 1, [1], generator: generator);
-            return ((int)i.item<long>(), (int)j.item<long>(), h, w);
+            if (h < img_h && w < img_w)
+            {
+                var (top, left) = RandomRectangle.Place(img_h, img_w, h, w, generator);
+                return (top, left, h, w);
+            }
         }
         return (0, 0, img_h, img_w);
     }

@@ -20,25 +20,12 @@ public sealed record RandomResizedCrop(int size)
     public static (int top, int left, int height, int width) get_params(
         int width, int height, (double min, double max) scale, (double min, double max) ratio, Generator generator)
     {
-        var area = (double)height * width;
-        // torchvision takes the logarithms in float32, and each draw is a float32 tensor read back as a double.
-        using var log_ratio = log(tensor(new[] { (float)ratio.min, (float)ratio.max }));
-        var (logMin, logMax) = (log_ratio.data<float>()[0], log_ratio.data<float>()[1]);
-        for (var attempt = 0; attempt < 10; attempt++)
+        foreach (var (w, h) in RandomRectangle.Tries((double)height * width, scale, ratio, generator))
         {
-            using var areaDraw = empty(1).uniform_(scale.min, scale.max, generator);
-            var target_area = area * areaDraw.item<float>();
-            using var ratioDraw = empty(1).uniform_(logMin, logMax, generator);
-            using var aspect = exp(ratioDraw);
-            double aspect_ratio = aspect.item<float>();
-
-            var w = (int)Math.Round(Math.Sqrt(target_area * aspect_ratio), MidpointRounding.ToEven);
-            var h = (int)Math.Round(Math.Sqrt(target_area / aspect_ratio), MidpointRounding.ToEven);
             if (0 < w && w <= width && 0 < h && h <= height)
             {
-                using var i = randint(0, height - h + 1, [1], generator: generator);
-                using var j = randint(0, width - w + 1, [1], generator: generator);
-                return ((int)i.item<long>(), (int)j.item<long>(), h, w);
+                var (top, left) = RandomRectangle.Place(height, width, h, w, generator);
+                return (top, left, h, w);
             }
         }
 
