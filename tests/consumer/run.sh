@@ -19,7 +19,10 @@ for expected in '<license type="expression">BSD-3-Clause</license>' '<readme>REA
     '<tags>torchvision resnet' '<repository type="git"' ' commit="'; do
     grep -qF "$expected" <<<"$nuspec" || { echo "consumer: the package's nuspec lacks $expected" >&2; exit 1; }
 done
-unzip -l "$work/feed/TorchVisionModels.$version.nupkg" | grep -q ' README.md$' || { echo "consumer: the package has no README.md" >&2; exit 1; }
+# Listings are read whole before grep -q looks at them: under pipefail, grep -q leaving at its first match can kill
+# the writer with SIGPIPE and fail the pipeline on a match.
+listing=$(unzip -l "$work/feed/TorchVisionModels.$version.nupkg")
+grep -q ' README.md$' <<<"$listing" || { echo "consumer: the package has no README.md" >&2; exit 1; }
 [ -s "$work/feed/TorchVisionModels.$version.snupkg" ] || { echo "consumer: no symbols package (.snupkg) was packed" >&2; exit 1; }
 # A release: the version from a v-tag (MinVer), and Source Link pointing the symbols at the commit on the origin
 # (a GitHub one here; the SDK's Source Link maps GitLab and Azure Repos too). Packed from a clone so the tag and
@@ -30,11 +33,11 @@ git -C "$work/release" tag v9.8.7
 commit=$(git -C "$work/release" rev-parse HEAD)
 dotnet pack "$work/release/src/TorchVisionModels" -c Release -o "$work/release-feed" --nologo -v quiet
 [ -s "$work/release-feed/TorchVisionModels.9.8.7.nupkg" ] || { echo "consumer: tag v9.8.7 did not version the package 9.8.7" >&2; exit 1; }
-unzip -p "$work/release-feed/TorchVisionModels.9.8.7.nupkg" TorchVisionModels.nuspec \
-    | grep -qF "<repository type=\"git\" url=\"https://github.com/example/TorchVisionResNet.git\"" \
+release_nuspec=$(unzip -p "$work/release-feed/TorchVisionModels.9.8.7.nupkg" TorchVisionModels.nuspec)
+grep -qF "<repository type=\"git\" url=\"https://github.com/example/TorchVisionResNet.git\"" <<<"$release_nuspec" \
     || { echo "consumer: the package does not name the origin as its repository" >&2; exit 1; }
-unzip -p "$work/release-feed/TorchVisionModels.9.8.7.snupkg" lib/net10.0/TorchVisionModels.pdb \
-    | grep -aqF "https://raw.githubusercontent.com/example/TorchVisionResNet/$commit/" \
+unzip -p "$work/release-feed/TorchVisionModels.9.8.7.snupkg" lib/net10.0/TorchVisionModels.pdb >"$work/release.pdb"
+grep -aqF "https://raw.githubusercontent.com/example/TorchVisionResNet/$commit/" "$work/release.pdb" \
     || { echo "consumer: the symbols have no Source Link to the commit's files" >&2; exit 1; }
 rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}/torchvisionmodels/9.8.7"
 
