@@ -4,24 +4,25 @@
 
 // Feature extraction and a linear probe: a frozen backbone's pooled features, then a logistic regression on them.
 // dotnet run samples/linear_probe.cs -- TRAIN VAL [WEIGHTS] [EPOCHS]
+// WEIGHTS: a checkpoint, torchvision's weights by name, or mlnet-resnet18 (ImageNet features from NuGet); none for a
+// random resnet18 on 32x32 crops.
 using TorchVisionModels;
 using TorchVisionModels.Datasets;
-using TorchVisionModels.Serialization;
+using TorchVisionModels.Training;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
 var (trainDir, valDir) = (args[0], args[1]);
 var weights = args.Length > 2 && args[2] != "-" ? args[2] : null;
 var epochs = args.Length > 3 ? int.Parse(args[3]) : 100;
-const int CropSize = 32;
 
 manual_seed(0);
-using var backbone = torchvision.models.resnet18();
-if (weights is not null)
-    backbone.load_state_dict(weights, skip: ["fc"]);
+// The network the weights describe, with the preprocessing they were trained with.
+var architecture = FineTuning.ArchitectureFor(weights is null ? "resnet18" : null, weights);
+using var backbone = FineTuning.Prepare(architecture, numClasses: 10, weights);
 backbone.eval();
 using var extractor = torchvision.models.feature_extraction.create_feature_extractor(backbone, ["flatten"]);
-var preset = new ImageClassification(crop_size: CropSize, resize_size: CropSize);
+var preset = weights is null ? new ImageClassification(crop_size: 32, resize_size: 32) : FineTuning.EvaluationPreset(architecture, weights);
 
 // Every image's 512 features, computed once: the backbone never changes.
 (Tensor features, Tensor labels) Features(string directory)

@@ -17,8 +17,9 @@ public class LayerTests
         ["TorchVisionModels"] = 1,
         ["TorchVisionModels.Datasets"] = 2,
         ["TorchVisionModels.Onnx"] = 2,
-        ["TorchVisionModels.Training"] = 3,
-        ["TorchVisionModels.Classification"] = 3,
+        ["TorchVisionModels.Backbones"] = 3,
+        ["TorchVisionModels.Training"] = 4,
+        ["TorchVisionModels.Classification"] = 4,
     };
 
     static readonly Dictionary<short, OpCode> OpCodesByValue = typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static)

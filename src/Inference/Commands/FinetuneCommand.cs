@@ -21,7 +21,7 @@ static class FinetuneCommand
         var data = new Option<string>("--data") { Description = "Training images: one sub-folder per class", Required = true };
         var val = new Option<string?>("--val") { Description = "Validation images, with the same class folders" };
         var valSplit = new Option<double?>("--val-split") { Description = "Hold out this fraction of --data for validation (default 0.1 without --val)" };
-        var weights = new Option<string?>("--weights") { Description = "Start from DEFAULT, IMAGENET1K_V1, ... or a checkpoint file (default: random initialisation)" };
+        var weights = new Option<string?>("--weights") { Description = "Start from DEFAULT, IMAGENET1K_V1, ..., mlnet-resnet18 (ImageNet features from NuGet, no download.pytorch.org needed) or a checkpoint file (default: random initialisation)" };
         var freeze = new Option<bool>("--freeze-backbone") { Description = "Train only the new head; batch norm frozen (implies --norm frozen-bn)" };
         var recipe = new Option<string?>("--recipe") { Description = $"Start from a named recipe's settings, which options given here override: {string.Join(", ", TrainingRecipes.All.Keys)} (torchvision's IMAGENET1K_V2 recipe)" };
         var epochs = OptionRules.Positive(new Option<int>("--epochs") { Description = "Passes over the training images", DefaultValueFactory = _ => 10 });
@@ -82,7 +82,7 @@ static class FinetuneCommand
                 set_num_threads(result.GetValue(threads));
             var on = Devices.Resolve(result.GetValue(device));
             NativeAllocator.KeepFreedMemory();
-            var architecture = result.GetValue(model.Model)!;
+            var architecture = ArchitectureOption.Given(result, model.Model);
             var skipped = 0;
             void Warn(ImageFileException e)
             {
@@ -158,7 +158,7 @@ static class FinetuneCommand
                 trainer.Resume(resumeFrom);
             var card = plan.Card with { Training = settings.Used };
 
-            stdout.WriteLine($"{architecture} on {on}: {plan.TrainCount} training images, {plan.Validation.SampleCount} validation, {plan.Classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {plan.Seed}");
+            stdout.WriteLine($"{plan.Card.ArchitectureName} on {on}: {plan.TrainCount} training images, {plan.Validation.SampleCount} validation, {plan.Classes.Count} classes; epochs {trainer.Epoch + 1}..{options.Epochs}, seed {plan.Seed}");
             var outputDirectory = result.GetValue(output)!;
             var progress = new TrainingProgressDisplay(result.InvocationConfiguration.Error, terminal: !Console.IsErrorRedirected, options.Epochs);
             var results = new List<EpochResult>();

@@ -17,6 +17,7 @@ static class OptionNames
         [nameof(ClassifierOptions.Calibration)] = "--calibration",
         [$"{nameof(ClassifierOptions.Calibration)}.{nameof(CalibrationSet.Count)}"] = "--calibration-count",
         [nameof(FineTuningOptions.Weights)] = "--weights",
+        [nameof(FineTuningOptions.Architecture)] = "--model",
         [nameof(FineTuningOptions.Data)] = "--data",
         [nameof(FineTuningOptions.Validation)] = "--val",
         [nameof(FineTuningOptions.ValidationSplit)] = "--val-split",

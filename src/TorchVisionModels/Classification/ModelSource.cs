@@ -78,6 +78,9 @@ public sealed class ModelSource : IDisposable
         if (File.Exists(weights) && ModelCard.Beside(weights) is { } card)
             return FromCard(card, architecture, weights, categoriesFile, () => card.Load(weights, ModelCard.PathFor(weights)));
 
+        if (TorchVisionModels.Backbones.PretrainedBackbone.Named(weights) is { } backbone)
+            throw new ArgumentException($"{backbone} is a backbone without a classifier: ImageNet features, no categories. " +
+                $"Fine-tune it on your classes first (finetune --weights {backbone.Name}), or take its features with create_feature_extractor.");
         architecture ??= "resnet50";
         var builder = torchvision.models.get_model_builder(architecture);
         if (Weights.Named(architecture, weights) is { } chosen)
@@ -108,7 +111,7 @@ public sealed class ModelSource : IDisposable
     static ModelSource FromCard(ModelCard card, string? architecture, string file, string? categoriesFile, Func<ResNet>? build)
     {
         if (architecture is not null && architecture != card.Architecture)
-            throw new ArgumentException($"{file}'s model card describes {card.Architecture}, not the {architecture} asked for.");
+            throw new ArgumentException($"{file}'s model card describes {card.ArchitectureName}, not the {architecture} asked for.");
         var categories = categoriesFile is null ? card.Categories : ReadCategories(categoriesFile);
         if (categories.Count != card.NumClasses)
             throw new ArgumentException($"{file} predicts {card.NumClasses} classes but {categoriesFile} lists {categories.Count}.");

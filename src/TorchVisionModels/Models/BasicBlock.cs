@@ -11,7 +11,7 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>
     public const long expansion = 1;
 
     /// <summary>This block as <see cref="ResNet"/>'s <c>block</c> argument.</summary>
-    public static readonly BlockType type = new(expansion,
+    public static readonly BlockType type = new(nameof(BasicBlock), expansion,
         (inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer) =>
             new BasicBlock(inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer));
 

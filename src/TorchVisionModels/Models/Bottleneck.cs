@@ -16,7 +16,7 @@ public sealed class Bottleneck : nn.Module<Tensor, Tensor>
     public const long expansion = 4;
 
     /// <summary>This block as <see cref="ResNet"/>'s <c>block</c> argument.</summary>
-    public static readonly BlockType type = new(expansion,
+    public static readonly BlockType type = new(nameof(Bottleneck), expansion,
         (inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer) =>
             new Bottleneck(inplanes, planes, stride, downsample, groups, base_width, dilation, norm_layer));
 

@@ -11,7 +11,10 @@ namespace TorchVisionModels;
 /// <c>scripts/export_weights.py</c> for torchvision's weights, and the ONNX export embeds it; everything that loads
 /// a model reads it, so the options travel with the weights. Field names are torchvision's keyword arguments.
 /// </summary>
-/// <param name="Architecture">The builder, e.g. resnet50.</param>
+/// <param name="Architecture">
+/// The builder, e.g. resnet50; or <see cref="CustomArchitecture"/> for a network no builder makes, which
+/// <see cref="Block"/> and <see cref="Layers"/> then describe, as torchvision's <c>ResNet(block, layers)</c> takes them.
+/// </param>
 /// <param name="NumClasses">Outputs of fc.</param>
 /// <param name="NormLayer">The norm layer's kind (<see cref="NormKinds"/>): bn, frozen-bn, gn or one added.</param>
 /// <param name="ReplaceStrideWithDilation">Three flags, for layer2..layer4.</param>
@@ -37,6 +40,17 @@ public sealed record ModelCard(
     /// <summary>The card's format and version: <see cref="FormatName"/>.</summary>
     public string Format { get; init; } = FormatName;
 
+    /// <summary>The <see cref="Architecture"/> of a network no builder makes: torchvision's class, <c>ResNet(block, layers)</c>.</summary>
+    public const string CustomArchitecture = nameof(ResNet);
+
+    /// <summary>The block of a <see cref="CustomArchitecture"/> (BasicBlock or Bottleneck); null (and absent) for a builder's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? Block { get; init; }
+
+    /// <summary>The blocks per stage of a <see cref="CustomArchitecture"/>; null (and absent) for a builder's.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<long>? Layers { get; init; }
+
     /// <summary>The evaluation preprocessing: resize the shorter side, center-crop, normalise; bilinear, as PIL's.</summary>
     /// <param name="ResizeSize">The shorter side after resizing.</param>
     /// <param name="CropSize">The side of the center crop.</param>
@@ -45,11 +59,30 @@ public sealed record ModelCard(
     /// <param name="Interpolation">Always bilinear (PIL's), the only one the preset implements.</param>
     public sealed record Preprocessing(int ResizeSize, int CropSize, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, string Interpolation = "bilinear")
     {
+        /// <summary>The channel order (<see cref="ChannelOrders"/>); null (and absent) for RGB, torchvision's.</summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public string? ChannelOrder { get; init; }
+
+        /// <summary>
+        /// A mean per pixel (<see cref="ImageClassification.MeanImage"/>) as little-endian float32s, base64 in the JSON;
+        /// null (and absent) for none.
+        /// </summary>
+        [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+        public byte[]? MeanImage { get; init; }
+
         /// <summary>The preset.</summary>
-        public ImageClassification ToPreset() => new(CropSize, ResizeSize, [.. Mean], [.. Std]);
+        public ImageClassification ToPreset() => new(CropSize, ResizeSize, [.. Mean], [.. Std])
+        {
+            ChannelOrder = ChannelOrder ?? ChannelOrders.Rgb,
+            MeanImage = MeanImage is null ? null : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(MeanImage).ToArray(),
+        };
 
         /// <summary>A preset's preprocessing.</summary>
-        public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std);
+        public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std)
+        {
+            ChannelOrder = preset.ChannelOrder == ChannelOrders.Rgb ? null : preset.ChannelOrder,
+            MeanImage = preset.MeanImage is null ? null : System.Runtime.InteropServices.MemoryMarshal.AsBytes(preset.MeanImage.AsSpan()).ToArray(),
+        };
     }
 
     /// <summary>
@@ -90,11 +123,22 @@ public sealed record ModelCard(
     /// <exception cref="NotSupportedException">Its norm layer is of no known kind (<see cref="NormKinds.Of"/>).</exception>
     public static ModelCard For(ResNet model, string architecture, IReadOnlyList<string> categories, ImageClassification preset, string weights)
         => new(architecture, model.fc.out_features, NormKinds.Of(model.bn1, "bn1").Name, model.ReplaceStrideWithDilation, model.groups, model.base_width,
-            categories, Preprocessing.Of(preset), weights);
+            categories, Preprocessing.Of(preset), weights)
+        {
+            Block = architecture == CustomArchitecture ? BlockType.Of(model).Name : null,
+            Layers = architecture == CustomArchitecture ? [.. new[] { model.layer1, model.layer2, model.layer3, model.layer4 }.Select(stage => (long)stage.children().Count())] : null,
+        };
 
     /// <summary>A new network as the card describes it, with random weights.</summary>
-    public ResNet Build() => torchvision.models.get_model_builder(Architecture)(num_classes: NumClasses, groups: Groups, width_per_group: WidthPerGroup,
-        replace_stride_with_dilation: ReplaceStrideWithDilation, norm_layer: NormKinds.Named(NormLayer).Create);
+    public ResNet Build() => Architecture == CustomArchitecture
+        ? new ResNet(BlockType.Named(Block!)!, Layers!, num_classes: NumClasses, groups: Groups, width_per_group: WidthPerGroup,
+            replace_stride_with_dilation: ReplaceStrideWithDilation, norm_layer: NormKinds.Named(NormLayer).Create)
+        : torchvision.models.get_model_builder(Architecture)(num_classes: NumClasses, groups: Groups, width_per_group: WidthPerGroup,
+            replace_stride_with_dilation: ReplaceStrideWithDilation, norm_layer: NormKinds.Named(NormLayer).Create);
+
+    /// <summary>The architecture as people read it: the builder's name, or <c>ResNet(BasicBlock, [2, 2, 2, 3])</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string ArchitectureName => Architecture == CustomArchitecture ? $"{CustomArchitecture}({Block}, [{string.Join(", ", Layers ?? [])}])" : Architecture;
 
     /// <summary>
     /// The network with <paramref name="weightsFile"/>'s weights, loaded strictly.
@@ -113,7 +157,7 @@ public sealed record ModelCard(
     }
 
     /// <summary>The architecture and its options, for messages.</summary>
-    public string Describe() => $"{Architecture} (num_classes {NumClasses}, norm_layer {NormLayer}, replace_stride_with_dilation [{string.Join(", ", ReplaceStrideWithDilation).ToLowerInvariant()}])";
+    public string Describe() => $"{ArchitectureName} (num_classes {NumClasses}, norm_layer {NormLayer}, replace_stride_with_dilation [{string.Join(", ", ReplaceStrideWithDilation).ToLowerInvariant()}])";
 
     /// <summary>The card as JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, Json);
@@ -150,8 +194,17 @@ public sealed record ModelCard(
     {
         if (Format != FormatName)
             return $"its format is '{Format}', not '{FormatName}'";
-        if (!torchvision.models.list_models().Contains(Architecture))
-            return $"architecture '{Architecture}' is not one of {string.Join(", ", torchvision.models.list_models())}";
+        if (Architecture == CustomArchitecture)
+        {
+            if (Block is null || BlockType.Named(Block) is null)
+                return $"architecture {CustomArchitecture} needs a block, one of {string.Join(", ", BlockType.All.Select(b => b.Name))}, not '{Block}'";
+            if (Layers is not { Count: 4 } || Layers.Any(count => count < 1))
+                return $"architecture {CustomArchitecture} needs layers, four counts of at least 1, not [{string.Join(", ", Layers ?? [])}]";
+        }
+        else if (!torchvision.models.list_models().Contains(Architecture))
+            return $"architecture '{Architecture}' is neither {CustomArchitecture} nor one of {string.Join(", ", torchvision.models.list_models())}";
+        else if (Block is not null || Layers is not null)
+            return $"architecture {Architecture} is a builder's, which fixes its block and layers; give them only with {CustomArchitecture}";
         if (!NormKinds.Names.Contains(NormLayer))
             return $"norm_layer '{NormLayer}' is not one of {string.Join(", ", NormKinds.Names)}";
         if (NumClasses < 1 || Categories.Count != NumClasses)
@@ -162,6 +215,10 @@ public sealed record ModelCard(
             return $"groups {Groups} and width_per_group {WidthPerGroup} must be at least 1";
         if (Transforms.ResizeSize < 1 || Transforms.CropSize < 1 || Transforms.Mean.Count != 3 || Transforms.Std.Count != 3)
             return "transforms needs resize_size and crop_size of at least 1 and three values each of mean and std";
+        if (Transforms.ChannelOrder is { } order && !ChannelOrders.Names.Contains(order))
+            return $"channel_order '{order}' is not one of {string.Join(", ", ChannelOrders.Names)}";
+        if (Transforms.MeanImage is { } image && image.Length != 3L * Transforms.CropSize * Transforms.CropSize * sizeof(float))
+            return $"mean_image holds {image.Length} bytes; a mean image for crop_size {Transforms.CropSize} is 3x{Transforms.CropSize}x{Transforms.CropSize} float32s";
         if (Transforms.Interpolation != "bilinear")
             return $"interpolation '{Transforms.Interpolation}' is not bilinear, the only one implemented";
         return null;

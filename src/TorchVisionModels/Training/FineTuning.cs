@@ -1,4 +1,5 @@
 using TorchSharp.Modules;
+using TorchVisionModels.Backbones;
 using TorchVisionModels.Transforms;
 using static TorchSharp.torch;
 
@@ -11,12 +12,31 @@ namespace TorchVisionModels.Training;
 public static class FineTuning
 {
     /// <summary>
+    /// The architecture a run trains: the one the weights fix (a <see cref="PretrainedBackbone"/>'s, or the card's of a
+    /// checkpoint file), else <paramref name="architecture"/>, else resnet50.
+    /// </summary>
+    /// <exception cref="OptionException">The architecture given is not the one the weights fix.</exception>
+    public static string ArchitectureFor(string? architecture, string? weights)
+    {
+        var (fixedBy, required) = PretrainedBackbone.Named(weights) is { } backbone ? (backbone.ToString(), (Name: ModelCard.CustomArchitecture, Shown: backbone.ArchitectureName))
+            : weights is not null && File.Exists(weights) && ModelCard.Beside(weights) is { } card ? (Path.GetFileName(weights), (Name: card.Architecture, Shown: card.ArchitectureName))
+            : (null, default);
+        if (fixedBy is null)
+            return architecture ?? "resnet50";
+        return architecture is null || architecture == required.Name ? required.Name
+            : throw new OptionException(nameof(FineTuningOptions.Architecture), architecture, $"the weights {fixedBy} are {required.Shown}; leave the architecture to them");
+    }
+
+    /// <summary>
     /// The network to train for <paramref name="numClasses"/> classes: <paramref name="architecture"/> with random
-    /// weights, or with <paramref name="weights"/> (torchvision's by name, or a checkpoint file, with its card if it has
-    /// one) and a new head when their class count differs; with <paramref name="freezeBackbone"/>, FrozenBatchNorm2d
-    /// and only the head trainable. The builder options are torchvision's.
+    /// weights, or with <paramref name="weights"/> (torchvision's by name, a <see cref="PretrainedBackbone"/> by name,
+    /// or a checkpoint file, built as its card says if it has one) and a new head when their class count differs; with
+    /// <paramref name="freezeBackbone"/>, FrozenBatchNorm2d and only the head trainable. The builder options are
+    /// torchvision's. <paramref name="architecture"/> is <see cref="ArchitectureFor"/>'s.
     /// </summary>
     /// <exception cref="OptionException">A frozen backbone without weights, or with a norm layer other than frozen-bn; weights that are neither known nor a file.</exception>
+    /// <exception cref="WeightsDownloadException">The weights are not here and cannot be fetched.</exception>
+    /// <exception cref="InvalidDataException">A backbone's files are damaged or not the network they should be.</exception>
     public static ResNet Prepare(string architecture, long numClasses, string? weights = null, string normLayer = "bn",
         IReadOnlyList<bool>? replaceStrideWithDilation = null, bool zeroInitResidual = false, bool freezeBackbone = false, bool progress = true)
     {
@@ -25,16 +45,18 @@ public static class FineTuning
                 (nameof(FineTuningOptions.Weights), "DEFAULT"));
         if (freezeBackbone && normLayer != "frozen-bn")
             throw new OptionException(nameof(FineTuningOptions.NormLayer), normLayer, "freezing the backbone freezes batch norm", (nameof(FineTuningOptions.NormLayer), "frozen-bn"));
-        var builder = torchvision.models.get_model_builder(architecture);
         var norm = NormKinds.Named(normLayer).Create;
-        ResNet Build(Weights? pretrained = null, long? classes = null) => builder(weights: pretrained, progress: progress, num_classes: classes,
-            zero_init_residual: zeroInitResidual, replace_stride_with_dilation: replaceStrideWithDilation, norm_layer: norm);
+        ResNet Build(Weights? pretrained = null, long? classes = null) => torchvision.models.get_model_builder(architecture)(weights: pretrained, progress: progress,
+            num_classes: classes, zero_init_residual: zeroInitResidual, replace_stride_with_dilation: replaceStrideWithDilation, norm_layer: norm);
         if (weights is null)
             return Build(classes: numClasses);
 
-        var model = Weights.Named(architecture, weights) is { } registered
-            ? Build(registered)
-            : Build(classes: Checkpoints.Classes(weights)).WithWeights(weights);
+        var model = File.Exists(weights) && ModelCard.Beside(weights) is { } card
+                ? (card with { NormLayer = normLayer, ReplaceStrideWithDilation = replaceStrideWithDilation ?? [false, false, false] }).Load(weights, ModelCard.PathFor(weights))
+            : File.Exists(weights) ? Build(classes: Checkpoints.Classes(weights)).WithWeights(weights)
+            : PretrainedBackbone.Named(weights) is { } backbone
+                ? backbone.Load(numClasses, norm, zeroInitResidual, replaceStrideWithDilation, progress ? Console.Error.WriteLine : null)
+            : Build(Weights.Named(architecture, weights));
         if (model.fc.out_features != numClasses)
             ReplaceHead(model, numClasses);
         if (freezeBackbone)
@@ -44,16 +66,18 @@ public static class FineTuning
 
     /// <summary>
     /// The evaluation preprocessing of the weights training starts from, as torchvision's reference uses: their
-    /// preset when they are torchvision's or have a card; else resize 256, crop 224.
+    /// preset when they are torchvision's, a backbone's or have a card; else resize 256, crop 224.
     /// </summary>
     public static ImageClassification EvaluationPreset(string architecture, string? weights)
         => weights is null ? new ImageClassification(crop_size: 224, resize_size: 256)
             : File.Exists(weights) ? ModelCard.Beside(weights)?.Transforms.ToPreset() ?? new ImageClassification(crop_size: 224, resize_size: 256)
+            : PretrainedBackbone.Named(weights) is { } backbone ? backbone.Transforms()
             : Weights.Named(architecture, weights)!.transforms;
 
     /// <summary>Where the weights of a fine-tuned model came from, for its card.</summary>
     public static string Origin(string architecture, string? weights)
         => weights is null ? $"{architecture} trained from scratch"
+            : PretrainedBackbone.Named(weights) is { } backbone ? $"{backbone.ArchitectureName} fine-tuned from {backbone}"
             : $"{architecture} fine-tuned from {(File.Exists(weights) ? Path.GetFileName(weights) : Weights.Named(architecture, weights)!.ToString())}";
 
     /// <summary>

@@ -14,10 +14,13 @@ public sealed record FineTuningOptions
     /// <summary>The fraction of <see cref="Data"/> held out for validation without <see cref="Validation"/>; null for 0.1.</summary>
     public double? ValidationSplit { get; init; }
 
-    /// <summary>The builder's name.</summary>
-    public string Architecture { get; init; } = "resnet50";
+    /// <summary>The builder's name; null for the one the weights fix (a backbone's, a card's), else resnet50.</summary>
+    public string? Architecture { get; init; }
 
-    /// <summary>torchvision's weights by name (DEFAULT, IMAGENET1K_V1, ...) or a checkpoint file; null for random initialisation.</summary>
+    /// <summary>
+    /// torchvision's weights by name (DEFAULT, IMAGENET1K_V1, ...), a pretrained backbone by name (mlnet-resnet18: see
+    /// <see cref="Backbones.PretrainedBackbone"/>) or a checkpoint file; null for random initialisation.
+    /// </summary>
     public string? Weights { get; init; }
 
     /// <summary>The norm layer's kind (<see cref="NormKinds"/>); null for bn, or frozen-bn with <see cref="FreezeBackbone"/>.</summary>

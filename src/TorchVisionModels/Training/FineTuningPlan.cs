@@ -78,20 +78,38 @@ public sealed class FineTuningPlan : IDisposable
             throw new OptionException(nameof(options.BatchSize), options.BatchSize, $"more than the {trainSamples} training images{(options.RaReps > 1 ? " an epoch" : "")}", (nameof(options.BatchSize), trainSamples));
 
         // Evaluation uses the preset of the weights it starts from, unless told otherwise, as torchvision's reference does.
-        var preset = FineTuning.EvaluationPreset(options.Architecture, options.Weights);
+        // A run resumed without its weights named goes on as its card describes it: network and preprocessing.
+        var resumed = options.Resume is { } resumeFile && options.Weights is null ? ModelCard.Beside(resumeFile) : null;
+        var architecture = FineTuning.ArchitectureFor(options.Architecture ?? resumed?.Architecture, options.Weights);
+        var preset = resumed?.Transforms.ToPreset() ?? FineTuning.EvaluationPreset(architecture, options.Weights);
         var evalPreset = preset with { crop_size = options.CropSize ?? preset.crop_size, resize_size = options.ResizeSize ?? preset.resize_size };
         if (evalPreset.crop_size < 1)
             throw new OptionException(nameof(options.CropSize), evalPreset.crop_size, "must be at least 1");
         if (evalPreset.resize_size < 1)
             throw new OptionException(nameof(options.ResizeSize), evalPreset.resize_size, "must be at least 1");
+        var trainCrop = options.TrainCropSize ?? evalPreset.crop_size;
+        // A mean image fixes the size of what the network sees, in training and in evaluation.
+        if (preset.MeanImage is not null)
+        {
+            foreach (var (option, size) in new[] { (nameof(options.CropSize), evalPreset.crop_size), (nameof(options.TrainCropSize), trainCrop) })
+                if (size != preset.crop_size)
+                    throw new OptionException(option, size, $"the weights' preprocessing subtracts a {preset.crop_size}x{preset.crop_size} mean image", (option, preset.crop_size));
+        }
 
         manual_seed((long)seed);
         var norm = options.NormLayer ?? (options.FreezeBackbone ? "frozen-bn" : "bn");
-        var network = FineTuning.Prepare(options.Architecture, trainSet.classes.Count, options.Weights, norm, options.ReplaceStrideWithDilation,
-            options.ZeroInitResidual, options.FreezeBackbone, options.Progress);
-        var card = ModelCard.For(network, options.Architecture, trainSet.classes, evalPreset, FineTuning.Origin(options.Architecture, options.Weights));
-        var trainPreset = new ClassificationPresetTrain(options.TrainCropSize ?? evalPreset.crop_size)
+        var network = resumed is { Architecture: ModelCard.CustomArchitecture } && architecture == ModelCard.CustomArchitecture
+            ? (resumed with { NormLayer = norm, ReplaceStrideWithDilation = options.ReplaceStrideWithDilation ?? resumed.ReplaceStrideWithDilation }).Build()
+            : FineTuning.Prepare(architecture, trainSet.classes.Count, options.Weights, norm, options.ReplaceStrideWithDilation,
+                options.ZeroInitResidual, options.FreezeBackbone, options.Progress);
+        var card = ModelCard.For(network, architecture, trainSet.classes, evalPreset, FineTuning.Origin(architecture, options.Weights));
+        // Trained on the inputs it is evaluated on: the same normalisation as the evaluation preset.
+        var trainPreset = new ClassificationPresetTrain(trainCrop)
         {
+            mean = evalPreset.mean,
+            std = evalPreset.std,
+            ChannelOrder = evalPreset.ChannelOrder,
+            MeanImage = evalPreset.MeanImage,
             scale = (options.MinScale, 1.0),
             auto_augment_policy = options.AutoAugment,
             ra_magnitude = options.RaMagnitude,

@@ -25,6 +25,12 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
     /// <summary>The channel standard deviations (ImageNet's by default).</summary>
     public float[] std { get; init; } = ImageClassification.ImageNetStd;
 
+    /// <summary>The order the network takes the channels in (<see cref="ChannelOrders"/>): RGB unless given.</summary>
+    public string ChannelOrder { get; init; } = ChannelOrders.Rgb;
+
+    /// <summary>A mean per pixel subtracted after <see cref="mean"/>, as <see cref="ImageClassification.MeanImage"/>; null for none.</summary>
+    public float[]? MeanImage { get; init; }
+
     /// <summary>One of <see cref="AutoAugmentPolicies"/>, or null for none.</summary>
     public string? auto_augment_policy
     {
@@ -46,7 +52,7 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
         var cropped = new RandomResizedCrop(crop_size) { scale = scale }.forward(image, generator);
         var flipped = hflip_prob > 0 ? new RandomHorizontalFlip(hflip_prob).forward(cropped, generator) : cropped;
         var augmented = Augment(flipped, generator);
-        var normalized = ToTensor.Normalized(augmented, mean, std);
+        var normalized = ToTensor.Normalized(augmented, mean, std, ChannelOrder, MeanImage);
         if (random_erase_prob <= 0)
             return normalized;
         using (normalized)

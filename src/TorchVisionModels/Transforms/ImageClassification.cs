@@ -22,6 +22,15 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
     /// <summary>The channel standard deviations used (ImageNet's unless given).</summary>
     public float[] std { get; init; } = std ?? ImageNetStd;
 
+    /// <summary>The order the network takes the channels in (<see cref="ChannelOrders"/>): RGB, torchvision's, unless given.</summary>
+    public string ChannelOrder { get; init; } = ChannelOrders.Rgb;
+
+    /// <summary>
+    /// A mean per pixel, [3, crop_size, crop_size] in <see cref="ChannelOrder"/> and in ToTensor's units (0..1),
+    /// subtracted after <see cref="mean"/>: for networks trained on a mean image; null (torchvision's) for none.
+    /// </summary>
+    public float[]? MeanImage { get; init; }
+
     /// <summary>The normalised float tensor [3, crop_size, crop_size] for one image.</summary>
     public Tensor forward(RgbImage image)
     {
@@ -30,10 +39,10 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
         {
             // The crop alone is resampled: the same pixels as resizing then cropping, in memory bounded by the crop.
             var (top, left) = (CenterOffset(height, crop_size), CenterOffset(width, crop_size));
-            return ToTensor.Normalized(PilBilinear.ResizeCrop(image, width, height, left, top, crop_size, crop_size), mean, std);
+            return ToTensor.Normalized(PilBilinear.ResizeCrop(image, width, height, left, top, crop_size, crop_size), mean, std, ChannelOrder, MeanImage);
         }
         var resized = (height, width) == (image.Height, image.Width) ? image : PilBilinear.Resize(image, width, height);
-        return ToTensor.Normalized(center_crop(resized, crop_size, crop_size), mean, std);
+        return ToTensor.Normalized(center_crop(resized, crop_size, crop_size), mean, std, ChannelOrder, MeanImage);
     }
 
     /// <summary>torchvision's output size for resizing the shorter side to <paramref name="size"/>: the longer side is truncated.</summary>

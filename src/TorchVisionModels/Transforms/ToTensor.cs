@@ -10,17 +10,34 @@ static class ToTensor
     /// same float32 operations in the same order as torchvision's, so the same bits. Computed here rather than by
     /// tensor operations so that loader threads never enter libtorch's thread pool.
     /// </summary>
-    public static Tensor Normalized(RgbImage image, float[] mean, float[] std)
+    public static Tensor Normalized(RgbImage image, float[] mean, float[] std) => Normalized(image, mean, std, ChannelOrders.Rgb, meanImage: null);
+
+    /// <summary>
+    /// As <see cref="Normalized(RgbImage, float[], float[])"/>, with the channels taken in <paramref name="channelOrder"/>
+    /// and, when given, <paramref name="meanImage"/> ([3, height, width] in that order) subtracted after the channel's
+    /// mean: the input of networks trained on a mean image, as CNTK's and Caffe's were.
+    /// </summary>
+    /// <exception cref="ArgumentException">The mean image is not the image's size.</exception>
+    public static Tensor Normalized(RgbImage image, float[] mean, float[] std, string channelOrder, float[]? meanImage)
     {
         var plane = image.Width * image.Height;
+        if (meanImage is not null && meanImage.Length != 3 * plane)
+            throw new ArgumentException($"The mean image has {meanImage.Length} values; a {image.Width}x{image.Height} image needs {3 * plane}: crop to the mean image's size.");
         var values = new float[3 * plane];
         var pixels = image.Pixels;
         for (var c = 0; c < 3; c++)
         {
-            var (m, s) = (mean[c], std[c]);
+            var (m, s, source) = (mean[c], std[c], ChannelOrders.Source(channelOrder, c));
             var channel = values.AsSpan(c * plane, plane);
+            if (meanImage is null)
+            {
+                for (var p = 0; p < plane; p++)
+                    channel[p] = (pixels[p * 3 + source] / 255f - m) / s;
+                continue;
+            }
+            var pixelMeans = meanImage.AsSpan(c * plane, plane);
             for (var p = 0; p < plane; p++)
-                channel[p] = (pixels[p * 3 + c] / 255f - m) / s;
+                channel[p] = (pixels[p * 3 + source] / 255f - m - pixelMeans[p]) / s;
         }
         return tensor(values, [3, image.Height, image.Width]);
     }

@@ -87,6 +87,42 @@ public class FinetuneCommandTests : IDisposable
         Assert.Equal(top5, Top5(["classify", "--weights", Out("gn/model.onnx"), "--json", .. images]));
     }
 
+    /// <summary>
+    /// Fine-tuned from ML.NET's ResNet-18 (a NuGet package: no download.pytorch.org), then classified on each backend,
+    /// evaluated, exported and resumed from its files alone: the card carries the network no builder makes and its
+    /// BGR, mean-image input.
+    /// </summary>
+    [Fact]
+    public void FromTheNuGetBackboneEveryCommandNeedsOnlyTheWeights()
+    {
+        var (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--weights", "mlnet-resnet18",
+            "--epochs", "1", "--batch-size", "50", "--out", Out("mlnet")]);
+        Assert.True(exitCode == 0, error);
+        Assert.StartsWith("ResNet(BasicBlock, [2, 2, 2, 3]) on cpu: 200 training images, 200 validation, 10 classes; epochs 1..1, seed 0", output);
+        var card = ModelCard.Read(Out("mlnet/best.card.json"));
+        Assert.Equal(("ResNet", "BasicBlock", "BGR", 224, 256), (card.Architecture, card.Block, card.Transforms.ChannelOrder, card.Transforms.CropSize, card.Transforms.ResizeSize));
+        Assert.Equal([2L, 2, 2, 3], card.Layers);
+        Assert.Equal("ResNet(BasicBlock, [2, 2, 2, 3]) fine-tuned from mlnet-resnet18 (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0)", card.Weights);
+
+        var images = Directory.GetFiles(Path.Combine(Data, "test", "8-bag")).Take(4).ToArray();
+        var top5 = Top5(["classify", "--weights", Out("mlnet/best.pt"), "--backend", "torch", "--fast", "false", "--json", .. images]);
+        Assert.Equal(top5, Top5(["classify", "--weights", Out("mlnet/best.pt"), "--json", .. images]));
+
+        (exitCode, output, error) = CliRunner.Run("evaluate", "--weights", Out("mlnet/best.pt"), "--data", $"{Data}/test", "--backend", "torch", "--fast", "false", "--json");
+        Assert.True(exitCode == 0, error);
+        var metrics = JsonDocument.Parse(File.ReadAllLines(Out("mlnet/metrics.jsonl"))[0]).RootElement;
+        Assert.Equal(metrics.GetProperty("val_top1").GetDouble(), JsonDocument.Parse(output).RootElement.GetProperty("top1").GetDouble(), 1e-9);
+
+        (exitCode, output, error) = CliRunner.Run("export", "--weights", Out("mlnet/best.pt"), "--out", Out("mlnet/model.onnx"));
+        Assert.True(exitCode == 0, error);
+        Assert.Equal(top5, Top5(["classify", "--weights", Out("mlnet/model.onnx"), "--json", .. images]));
+
+        // Resumed from its checkpoint alone: the card rebuilds the network.
+        (exitCode, output, error) = CliRunner.Run(["finetune", "--data", $"{Data}/train", "--val", $"{Data}/test", "--epochs", "2", "--resume", Out("mlnet/last.pt"), "--out", Out("mlnet")]);
+        Assert.True(exitCode == 0, error);
+        Assert.Contains("epochs 2..2", output);
+    }
+
     /// <summary>Each image's top-5 class indices, as classify --json prints them.</summary>
     static string[] Top5(string[] arguments)
     {
@@ -155,6 +191,10 @@ public class FinetuneCommandTests : IDisposable
         { ["--data", $"{Data}/train", "--clip-grad-norm", "0"], "error: --clip-grad-norm 0: must be more than 0." },
         { ["--data", $"{Data}/train", "--model-ema", "--model-ema-decay", "1"], "error: --model-ema-decay 1: must be between 0 and 1." },
         { ["--data", $"{Data}/train", "--recipe", "v3"], "error: --recipe v3: is not one of torchvision-v2." },
+        { ["--data", $"{Data}/train", "--model", "resnet18", "--weights", "mlnet-resnet18"],
+            "error: --model resnet18: the weights mlnet-resnet18 (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0) are ResNet(BasicBlock, [2, 2, 2, 3]); leave the architecture to them." },
+        { ["--data", $"{Data}/train", "--weights", "mlnet-resnet18", "--train-crop-size", "176"],
+            "error: --train-crop-size 176: the weights' preprocessing subtracts a 224x224 mean image; use --train-crop-size 224." },
         { ["--data", $"{Data}/train", "--recipe", "torchvision-v2"], "error: --ra-reps 4: repeated augmentation keeps the training images rounded down to a multiple of 256, and there are 180; use --ra-reps 1." },
     };
 
