@@ -56,10 +56,10 @@ public class ModelCardTests : IDisposable
     [Theory]
     [InlineData("{", "card.json is not a model card: ")]
     [InlineData("\"norm_layer\": \"bn\"", "card.json is not a valid model card: norm_layer 'ln' is not one of bn, frozen-bn, gn.")]
-    [InlineData("\"architecture\": \"resnet18\"", "card.json is not a valid model card: architecture 'resnet19' is not one of ")]
+    [InlineData("\"architecture\": \"resnet18\"", "card.json is not a valid model card: architecture 'resnet19' is neither ResNet nor one of ")]
     [InlineData("\"num_classes\": 3", "card.json is not a valid model card: num_classes is 5 but it lists 3 categories.")]
     [InlineData("\"format\": \"torchvision-resnet-model-card/1\"", "card.json is not a valid model card: its format is 'other/2', not 'torchvision-resnet-model-card/1'.")]
-    [InlineData("\"interpolation\": \"bilinear\"", "card.json is not a valid model card: interpolation 'bicubic' is not bilinear, the only one implemented.")]
+    [InlineData("\"interpolation\": \"bilinear\"", "card.json is not a valid model card: interpolation 'lanczos' is not one of bilinear, bicubic.")]
     public void ABadCardGetsOneMessage(string field, string message)
     {
         using var model = torchvision.models.resnet18(num_classes: 3);
@@ -70,7 +70,7 @@ public class ModelCardTests : IDisposable
             "\"norm_layer\": \"bn\"" => "\"norm_layer\": \"ln\"",
             "\"architecture\": \"resnet18\"" => "\"architecture\": \"resnet19\"",
             "\"num_classes\": 3" => "\"num_classes\": 5",
-            "\"interpolation\": \"bilinear\"" => "\"interpolation\": \"bicubic\"",
+            "\"interpolation\": \"bilinear\"" => "\"interpolation\": \"lanczos\"",
             _ => "\"format\": \"other/2\"",
         });
         var e = Assert.Throws<ArgumentException>(() => ModelCard.Parse(broken, "card.json"));

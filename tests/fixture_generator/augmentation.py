@@ -1,5 +1,5 @@
 """torchvision 0.14's automatic augmentations on Pillow 9.4's pixels: every operation at every magnitude of the
-spaces that use it (both signs, nearest and bilinear), TrivialAugmentWide, RandAugment and the three AutoAugment
+spaces that use it (both signs, nearest, bilinear and bicubic), TrivialAugmentWide, RandAugment and the three AutoAugment
 policies per seed, RandomErasing on a normalised tensor per seed, and the reference training preset with them."""
 
 import os
@@ -13,7 +13,7 @@ from torchvision.transforms import InterpolationMode, autoaugment
 from .common import MEAN, SKIMAGE, STD, write_arrays, write_json
 
 SEEDS = list(range(24))
-INTERPOLATIONS = {"NEAREST": InterpolationMode.NEAREST, "BILINEAR": InterpolationMode.BILINEAR}
+INTERPOLATIONS = {"NEAREST": InterpolationMode.NEAREST, "BILINEAR": InterpolationMode.BILINEAR, "BICUBIC": InterpolationMode.BICUBIC}
 GEOMETRIC = {"ShearX", "ShearY", "TranslateX", "TranslateY", "Rotate"}
 
 
@@ -73,18 +73,20 @@ def augmentation(directory):
             arrays[f"erasing.{name}.{seed}"] = T.RandomErasing(p=0.5)(normalised)
 
     # The reference's ClassificationPresetTrain (references/classification/presets.py, which Debian does not
-    # install), written out: crop and flip and auto-augment at train.py's default bilinear, tensor, erase.
+    # install), written out: crop and flip and auto-augment at train.py's default bilinear (and at bicubic, its other
+    # --interpolation), tensor, erase.
     photo = Image.open(os.path.join(SKIMAGE, "chelsea.png")).convert("RGB")
     presets = {"ta_wide": autoaugment.TrivialAugmentWide, "ra": autoaugment.RandAugment,
                "imagenet": lambda interpolation: autoaugment.AutoAugment(autoaugment.AutoAugmentPolicy.IMAGENET, interpolation)}
-    for policy, make in presets.items():
-        preset = T.Compose([T.RandomResizedCrop(32, interpolation=InterpolationMode.BILINEAR), T.RandomHorizontalFlip(0.5),
-                            make(interpolation=InterpolationMode.BILINEAR), T.PILToTensor(), T.ConvertImageDtype(torch.float),
+    for (policy, make), interpolation in [*((p, "bilinear") for p in presets.items()), (("ta_wide", presets["ta_wide"]), "bicubic")]:
+        mode = InterpolationMode(interpolation)
+        preset = T.Compose([T.RandomResizedCrop(32, interpolation=mode), T.RandomHorizontalFlip(0.5),
+                            make(interpolation=mode), T.PILToTensor(), T.ConvertImageDtype(torch.float),
                             T.Normalize(mean=MEAN, std=STD), T.RandomErasing(p=0.25)])
         for seed in SEEDS:
             torch.manual_seed(seed)
-            arrays[f"preset.{policy}.{seed}"] = preset(photo)
-        manifest["presets"].append({"policy": policy, "crop": 32, "random_erase_prob": 0.25})
+            arrays[f"preset.{policy}.{interpolation}.{seed}"] = preset(photo)
+        manifest["presets"].append({"policy": policy, "interpolation": interpolation, "crop": 32, "random_erase_prob": 0.25})
     photo.save(os.path.join(directory, "augment_preset.png"))
     # Every space's magnitudes as torch computes them (its linspace's float32 bits depend on its vector width).
     spaces = {f"ta_wide.{bins}": autoaugment.TrivialAugmentWide()._augmentation_space(bins) for bins in (31, 17, 64)}

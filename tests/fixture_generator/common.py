@@ -95,10 +95,11 @@ def sampled(tensors, keep=()):
     return out
 
 
-def classic_preset(resize=256, crop=224):
-    """The classic script's preprocessing, on a PIL image."""
+def classic_preset(resize=256, crop=224, interpolation="bilinear"):
+    """The classic script's preprocessing, on a PIL image (with bicubic: train.py's --interpolation bicubic)."""
     from torchvision import transforms as T
-    return T.Compose([T.Resize(resize), T.CenterCrop(crop), T.ToTensor(), T.Normalize(mean=MEAN, std=STD)])
+    return T.Compose([T.Resize(resize, interpolation=T.InterpolationMode(interpolation)), T.CenterCrop(crop), T.ToTensor(),
+                      T.Normalize(mean=MEAN, std=STD)])
 
 
 def train_preset(crop, scale):

@@ -51,6 +51,7 @@ def preprocessing(directory):
         image = Image.open(os.path.join(out, name)).convert("RGB")
         expected[name] = classic_preset()(image)
         expected[name + "@232"] = classic_preset(232, 224)(image)
+        expected[name + "@bicubic"] = classic_preset(interpolation="bicubic")(image)
         decoded.append(name)
     write_arrays(directory, "preprocessing.npz", expected)
     return decoded

@@ -48,6 +48,7 @@ static class FinetuneCommand
         var trainCropSize = new Option<int?>("--train-crop-size") { Description = "Side of the training crops (default: --crop-size)" };
         var resizeSize = new Option<int?>("--resize-size", "--val-resize-size") { Description = "Validation: shorter side before the center crop (default: the weights' preset, else 256)" };
         var minScale = new Option<double>("--min-scale") { Description = "RandomResizedCrop's smallest area, as a fraction of the image", DefaultValueFactory = _ => 0.08 };
+        var interpolation = new Option<string?>("--interpolation") { Description = "PIL's filter for resizing and the augmentations' geometry: bilinear or bicubic (default: the weights' preset, else bilinear)" };
         var autoAugment = new Option<string?>("--auto-augment") { Description = $"Automatic augmentation: {string.Join(", ", ClassificationPresetTrain.AutoAugmentPolicies)} (RandAugment, TrivialAugmentWide, AutoAugment's policies)" };
         var raMagnitude = new Option<int>("--ra-magnitude") { Description = "RandAugment's magnitude bin, 0 to 30", DefaultValueFactory = _ => 9 };
         var randomErase = new Option<double>("--random-erase") { Description = "Probability of erasing a random rectangle of each training image", DefaultValueFactory = _ => 0.0 };
@@ -69,7 +70,7 @@ static class FinetuneCommand
         {
             data, val, valSplit, weights, freeze, recipe, epochs, batchSize, accumulate, lr, headLr, optimizer, momentum, weightDecay,
             normWeightDecay, biasWeightDecay, labelSmoothing, schedule, warmup, warmupMethod, warmupDecay, stepEpochs, gamma, cropSize,
-            trainCropSize, resizeSize, minScale, autoAugment, raMagnitude, randomErase, raReps, mixupAlpha, cutmixAlpha, clipGradNorm,
+            trainCropSize, resizeSize, interpolation, minScale, autoAugment, raMagnitude, randomErase, raReps, mixupAlpha, cutmixAlpha, clipGradNorm,
             modelEma, modelEmaSteps, modelEmaDecay, workers, threads, device, output, resume, seed,
         };
         foreach (var option in model.Architecture)
@@ -113,6 +114,7 @@ static class FinetuneCommand
                 TrainCropSize = settings.Get(trainCropSize),
                 ResizeSize = settings.Get(resizeSize),
                 MinScale = settings.Get(minScale),
+                Interpolation = settings.Get(interpolation),
                 AutoAugment = settings.Get(autoAugment),
                 RaMagnitude = settings.Get(raMagnitude),
                 RandomErase = settings.Get(randomErase),

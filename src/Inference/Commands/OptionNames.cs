@@ -30,6 +30,7 @@ static class OptionNames
         [nameof(FineTuningOptions.Resume)] = "--resume",
         [nameof(FineTuningOptions.TrainCropSize)] = "--train-crop-size",
         [nameof(FineTuningOptions.AutoAugment)] = "--auto-augment",
+        [nameof(FineTuningOptions.Interpolation)] = "--interpolation",
         [nameof(FineTuningOptions.RaMagnitude)] = "--ra-magnitude",
         [nameof(FineTuningOptions.RandomErase)] = "--random-erase",
         [nameof(FineTuningOptions.RaReps)] = "--ra-reps",

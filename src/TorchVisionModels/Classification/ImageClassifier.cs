@@ -60,6 +60,10 @@ public sealed class ImageClassifier : IDisposable
         try
         {
             var preset = options.Preprocessing?.Invoke(source.Transforms) ?? source.Transforms;
+            // A mean image fixes the crop: refused here once, not for every image.
+            if (source.Transforms.MeanImage is not null && preset.crop_size != source.Transforms.crop_size)
+                throw new OptionException("CropSize", preset.crop_size, $"the model's preprocessing subtracts a {source.Transforms.crop_size}x{source.Transforms.crop_size} mean image",
+                    ("CropSize", source.Transforms.crop_size));
             var runner = ModelRunner.Create(source, backend.Backend, device, options, preset);
             return new ImageClassifier(runner, source, preset, device, backend);
         }

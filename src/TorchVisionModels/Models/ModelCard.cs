@@ -56,7 +56,7 @@ public sealed record ModelCard(
     /// <param name="CropSize">The side of the center crop.</param>
     /// <param name="Mean">Per-channel mean.</param>
     /// <param name="Std">Per-channel standard deviation.</param>
-    /// <param name="Interpolation">Always bilinear (PIL's), the only one the preset implements.</param>
+    /// <param name="Interpolation">PIL's resize filter: bilinear or bicubic.</param>
     public sealed record Preprocessing(int ResizeSize, int CropSize, IReadOnlyList<float> Mean, IReadOnlyList<float> Std, string Interpolation = "bilinear")
     {
         /// <summary>The channel order (<see cref="ChannelOrders"/>); null (and absent) for RGB, torchvision's.</summary>
@@ -71,14 +71,15 @@ public sealed record ModelCard(
         public byte[]? MeanImage { get; init; }
 
         /// <summary>The preset.</summary>
-        public ImageClassification ToPreset() => new(CropSize, ResizeSize, [.. Mean], [.. Std])
+        public ImageClassification ToPreset() => new(CropSize, ResizeSize, [.. Mean], [.. Std], InterpolationNamed(Interpolation))
         {
             ChannelOrder = ChannelOrder ?? ChannelOrders.Rgb,
             MeanImage = MeanImage is null ? null : System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(MeanImage).ToArray(),
         };
 
         /// <summary>A preset's preprocessing.</summary>
-        public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std)
+        public static Preprocessing Of(ImageClassification preset) => new(preset.resize_size, preset.crop_size, preset.mean, preset.std,
+            Interpolations.Single(i => i.Mode == preset.interpolation).Name)
         {
             ChannelOrder = preset.ChannelOrder == ChannelOrders.Rgb ? null : preset.ChannelOrder,
             MeanImage = preset.MeanImage is null ? null : System.Runtime.InteropServices.MemoryMarshal.AsBytes(preset.MeanImage.AsSpan()).ToArray(),
@@ -104,6 +105,12 @@ public sealed record ModelCard(
     /// <param name="Images">How many images it was calibrated on.</param>
     /// <param name="Sha256">A SHA-256 of the images (their paths below the folder and their bytes) and the method.</param>
     public sealed record Int8Calibration(string Method, int Images, string Sha256);
+
+    /// <summary>The interpolations a card names, as torchvision's InterpolationMode values spell them.</summary>
+    public static readonly IReadOnlyList<(string Name, TorchSharp.torch.InterpolationMode Mode)> Interpolations =
+        [("bilinear", TorchSharp.torch.InterpolationMode.Bilinear), ("bicubic", TorchSharp.torch.InterpolationMode.Bicubic)];
+
+    static TorchSharp.torch.InterpolationMode InterpolationNamed(string name) => Interpolations.Single(i => i.Name == name).Mode;
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -219,8 +226,8 @@ public sealed record ModelCard(
             return $"channel_order '{order}' is not one of {string.Join(", ", ChannelOrders.Names)}";
         if (Transforms.MeanImage is { } image && image.Length != 3L * Transforms.CropSize * Transforms.CropSize * sizeof(float))
             return $"mean_image holds {image.Length} bytes; a mean image for crop_size {Transforms.CropSize} is 3x{Transforms.CropSize}x{Transforms.CropSize} float32s";
-        if (Transforms.Interpolation != "bilinear")
-            return $"interpolation '{Transforms.Interpolation}' is not bilinear, the only one implemented";
+        if (Interpolations.All(i => i.Name != Transforms.Interpolation))
+            return $"interpolation '{Transforms.Interpolation}' is not one of {string.Join(", ", Interpolations.Select(i => i.Name))}";
         return null;
     }
 }

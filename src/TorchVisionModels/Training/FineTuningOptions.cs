@@ -50,6 +50,12 @@ public sealed record FineTuningOptions
     /// <summary>RandomResizedCrop's smallest area, as a fraction of the image.</summary>
     public double MinScale { get; init; } = 0.08;
 
+    /// <summary>
+    /// train.py's <c>--interpolation</c>, PIL's filter for every resize and the augmentations' geometry: bilinear or
+    /// bicubic (<see cref="ModelCard.Interpolations"/>); null for the weights' preset's (bilinear for torchvision's).
+    /// </summary>
+    public string? Interpolation { get; init; }
+
     /// <summary>train.py's <c>--auto-augment</c>: one of <see cref="ClassificationPresetTrain.AutoAugmentPolicies"/>, or null for none.</summary>
     public string? AutoAugment { get; init; }
 

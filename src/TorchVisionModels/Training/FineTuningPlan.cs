@@ -82,7 +82,14 @@ public sealed class FineTuningPlan : IDisposable
         var resumed = options.Resume is { } resumeFile && options.Weights is null ? ModelCard.Beside(resumeFile) : null;
         var architecture = FineTuning.ArchitectureFor(options.Architecture ?? resumed?.Architecture, options.Weights);
         var preset = resumed?.Transforms.ToPreset() ?? FineTuning.EvaluationPreset(architecture, options.Weights);
-        var evalPreset = preset with { crop_size = options.CropSize ?? preset.crop_size, resize_size = options.ResizeSize ?? preset.resize_size };
+        if (options.Interpolation is { } name && ModelCard.Interpolations.All(i => i.Name != name))
+            throw new OptionException(nameof(options.Interpolation), name, $"is not one of {string.Join(", ", ModelCard.Interpolations.Select(i => i.Name))}");
+        var evalPreset = preset with
+        {
+            crop_size = options.CropSize ?? preset.crop_size,
+            resize_size = options.ResizeSize ?? preset.resize_size,
+            interpolation = options.Interpolation is { } chosen ? ModelCard.Interpolations.Single(i => i.Name == chosen).Mode : preset.interpolation,
+        };
         if (evalPreset.crop_size < 1)
             throw new OptionException(nameof(options.CropSize), evalPreset.crop_size, "must be at least 1");
         if (evalPreset.resize_size < 1)
@@ -110,6 +117,7 @@ public sealed class FineTuningPlan : IDisposable
             std = evalPreset.std,
             ChannelOrder = evalPreset.ChannelOrder,
             MeanImage = evalPreset.MeanImage,
+            interpolation = evalPreset.interpolation,
             scale = (options.MinScale, 1.0),
             auto_augment_policy = options.AutoAugment,
             ra_magnitude = options.RaMagnitude,

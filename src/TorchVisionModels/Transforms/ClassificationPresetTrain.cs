@@ -5,7 +5,8 @@ namespace TorchVisionModels.Transforms;
 /// <summary>
 /// The training transforms of torchvision's classification reference scripts (<c>presets.ClassificationPresetTrain</c>):
 /// <c>RandomResizedCrop(crop_size, scale)</c>, <c>RandomHorizontalFlip(hflip_prob)</c>, the automatic augmentation of
-/// <see cref="auto_augment_policy"/> (bilinear, as train.py's default <c>--interpolation</c>), then to a tensor
+/// <see cref="auto_augment_policy"/>, both with <see cref="interpolation"/> (bilinear, train.py's default
+/// <c>--interpolation</c>, or bicubic), then to a tensor
 /// normalised by <see cref="mean"/> and <see cref="std"/>, and <c>RandomErasing(random_erase_prob)</c>. Evaluation
 /// uses the weights' <see cref="ImageClassification"/> preset.
 /// </summary>
@@ -18,6 +19,15 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
 
     /// <summary>The range of the crop's area as a fraction of the image's, torchvision's (0.08, 1.0) by default.</summary>
     public (double min, double max) scale { get; init; } = (0.08, 1.0);
+
+    /// <summary>PIL's filter for the crop's resize and the augmentations' geometry: Bilinear (train.py's default) or Bicubic.</summary>
+    /// <exception cref="ArgumentException">Another interpolation.</exception>
+    public InterpolationMode interpolation
+    {
+        get;
+        init => field = PilResample.Interpolations.Contains(value) ? value
+            : throw new ArgumentException($"interpolation {value} is not one the preset implements: Bilinear or Bicubic", nameof(value));
+    } = InterpolationMode.Bilinear;
 
     /// <summary>The channel means (ImageNet's by default).</summary>
     public float[] mean { get; init; } = ImageClassification.ImageNetMean;
@@ -49,7 +59,7 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
     /// <summary>The augmented, normalised tensor [3, crop_size, crop_size]; every random draw comes from <paramref name="generator"/>.</summary>
     public Tensor forward(RgbImage image, Generator generator)
     {
-        var cropped = new RandomResizedCrop(crop_size) { scale = scale }.forward(image, generator);
+        var cropped = new RandomResizedCrop(crop_size) { scale = scale, interpolation = interpolation }.forward(image, generator);
         var flipped = hflip_prob > 0 ? new RandomHorizontalFlip(hflip_prob).forward(cropped, generator) : cropped;
         var augmented = Augment(flipped, generator);
         var normalized = ToTensor.Normalized(augmented, mean, std, ChannelOrder, MeanImage);
@@ -62,8 +72,8 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
     RgbImage Augment(RgbImage image, Generator generator) => auto_augment_policy switch
     {
         null => image,
-        "ra" => new RandAugment(magnitude: ra_magnitude, interpolation: InterpolationMode.Bilinear).forward(image, generator),
-        "ta_wide" => new TrivialAugmentWide(interpolation: InterpolationMode.Bilinear).forward(image, generator),
-        var policy => new AutoAugment(Enum.Parse<AutoAugmentPolicy>(policy, ignoreCase: true), InterpolationMode.Bilinear).forward(image, generator),
+        "ra" => new RandAugment(magnitude: ra_magnitude, interpolation: interpolation).forward(image, generator),
+        "ta_wide" => new TrivialAugmentWide(interpolation: interpolation).forward(image, generator),
+        var policy => new AutoAugment(Enum.Parse<AutoAugmentPolicy>(policy, ignoreCase: true), interpolation).forward(image, generator),
     };
 }

@@ -4,12 +4,19 @@ namespace TorchVisionModels.Transforms;
 
 /// <summary>
 /// torchvision's ImageClassification preset, the <c>transforms</c> of every ResNet weight: resize the shorter side to
-/// <paramref name="resize_size"/> (bilinear, antialiased, as PIL does it), center-crop <paramref name="crop_size"/>,
-/// scale to [0, 1], normalise by <paramref name="mean"/> and <paramref name="std"/>. With (256, 224) it is the classic
-/// <c>Resize(256), CenterCrop(224), ToTensor(), Normalize(...)</c> on a PIL image, and gives the same tensor.
+/// <paramref name="resize_size"/> (with <paramref name="interpolation"/>, bilinear or bicubic, antialiased, as PIL does
+/// it), center-crop <paramref name="crop_size"/>, scale to [0, 1], normalise by <paramref name="mean"/> and
+/// <paramref name="std"/>. With (256, 224) it is the classic <c>Resize(256), CenterCrop(224), ToTensor(),
+/// Normalize(...)</c> on a PIL image, and gives the same tensor.
 /// </summary>
-public sealed record ImageClassification(int crop_size, int resize_size = 256, float[]? mean = null, float[]? std = null)
+public sealed record ImageClassification(int crop_size, int resize_size = 256, float[]? mean = null, float[]? std = null,
+    InterpolationMode interpolation = InterpolationMode.Bilinear)
 {
+    /// <summary>PIL's resampling filter for the resize: Bilinear or Bicubic (<see cref="PilResample.Interpolations"/>).</summary>
+    /// <exception cref="ArgumentException">Another interpolation.</exception>
+    public InterpolationMode interpolation { get; init; } = PilResample.Interpolations.Contains(interpolation) ? interpolation
+        : throw new ArgumentException($"interpolation {interpolation} is not one the preset implements: Bilinear or Bicubic", nameof(interpolation));
+
     /// <summary>ImageNet's channel means.</summary>
     public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
 
@@ -39,9 +46,9 @@ public sealed record ImageClassification(int crop_size, int resize_size = 256, f
         {
             // The crop alone is resampled: the same pixels as resizing then cropping, in memory bounded by the crop.
             var (top, left) = (CenterOffset(height, crop_size), CenterOffset(width, crop_size));
-            return ToTensor.Normalized(PilBilinear.ResizeCrop(image, width, height, left, top, crop_size, crop_size), mean, std, ChannelOrder, MeanImage);
+            return ToTensor.Normalized(PilResample.ResizeCrop(image, width, height, left, top, crop_size, crop_size, interpolation), mean, std, ChannelOrder, MeanImage);
         }
-        var resized = (height, width) == (image.Height, image.Width) ? image : PilBilinear.Resize(image, width, height);
+        var resized = (height, width) == (image.Height, image.Width) ? image : PilResample.Resize(image, width, height, interpolation);
         return ToTensor.Normalized(center_crop(resized, crop_size, crop_size), mean, std, ChannelOrder, MeanImage);
     }
 

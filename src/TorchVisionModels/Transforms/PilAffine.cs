@@ -12,11 +12,13 @@ static class PilAffine
     /// <summary>The image through the inverse affine <paramref name="a"/> (output to input coordinates), the same size.</summary>
     public static RgbImage Transform(RgbImage image, double[] a, InterpolationMode interpolation)
     {
-        if (interpolation is not (InterpolationMode.Nearest or InterpolationMode.Bilinear))
-            throw new ArgumentException($"interpolation {interpolation} is not one the augmentations take: Nearest or Bilinear", nameof(interpolation));
+        if (interpolation is not (InterpolationMode.Nearest or InterpolationMode.Bilinear or InterpolationMode.Bicubic))
+            throw new ArgumentException($"interpolation {interpolation} is not one the augmentations take: Nearest, Bilinear or Bicubic", nameof(interpolation));
         var output = new byte[image.Pixels.Length];
         if (interpolation == InterpolationMode.Bilinear)
-            Generic(image, a, output);
+            Generic(image, a, output, Bilinear);
+        else if (interpolation == InterpolationMode.Bicubic)
+            Generic(image, a, output, Bicubic);
         else if (a[1] == 0 && a[3] == 0)
             Scale(image, a, output);
         else if (Corners(image).All(c => FitsFixedPoint(a, c.x, c.y)))
@@ -164,10 +166,13 @@ static class PilAffine
         }
     }
 
-    /// <summary>ImagingGenericTransform with bilinear_filter32RGB: each pixel centre mapped, then interpolated in double.</summary>
-    static void Generic(RgbImage image, double[] a, byte[] output)
+    /// <summary>One of Geometry.c's filters: the band <c>b</c> of the pixel at (<c>xin</c>, <c>yin</c>), already inside the image.</summary>
+    delegate byte Filter(RgbImage image, double xin, double yin, int b);
+
+    /// <summary>ImagingGenericTransform: each pixel centre mapped to the input, then interpolated there by <paramref name="filter"/> (in double).</summary>
+    static void Generic(RgbImage image, double[] a, byte[] output, Filter filter)
     {
-        var (width, height, pixels) = (image.Width, image.Height, image.Pixels);
+        var (width, height) = (image.Width, image.Height);
         for (var y = 0; y < height; y++)
         {
             for (var x = 0; x < width; x++)
@@ -175,23 +180,59 @@ static class PilAffine
                 var (px, py) = (x + 0.5, y + 0.5);
                 var xin = a[0] * px + a[1] * py + a[2];
                 var yin = a[3] * px + a[4] * py + a[5];
+                // Outside, the filter writes nothing and the fill (zero) stays.
                 if (xin < 0.0 || xin >= width || yin < 0.0 || yin >= height)
                     continue;
-                xin -= 0.5;
-                yin -= 0.5;
-                var (ix, iy) = (Floor(xin), Floor(yin));
-                var (dx, dy) = (xin - ix, yin - iy);
-                var row0 = Math.Clamp(iy, 0, height - 1) * width;
-                var (x0, x1) = (Math.Clamp(ix, 0, width - 1), Math.Clamp(ix + 1, 0, width - 1));
-                var hasRow1 = iy + 1 >= 0 && iy + 1 < height;
                 for (var b = 0; b < 3; b++)
-                {
-                    double Lerp(double from, double to, double d) => from + (to - from) * d;
-                    var v1 = Lerp(pixels[(row0 + x0) * 3 + b], pixels[(row0 + x1) * 3 + b], dx);
-                    var v2 = hasRow1 ? Lerp(pixels[((iy + 1) * width + x0) * 3 + b], pixels[((iy + 1) * width + x1) * 3 + b], dx) : v1;
-                    output[(y * width + x) * 3 + b] = (byte)Lerp(v1, v2, dy);
-                }
+                    output[(y * width + x) * 3 + b] = filter(image, xin, yin, b);
             }
         }
+    }
+
+    /// <summary>bilinear_filter32RGB: two rows, each between two columns; the last row repeats past the edge.</summary>
+    static byte Bilinear(RgbImage image, double xin, double yin, int b)
+    {
+        var (width, height, pixels) = (image.Width, image.Height, image.Pixels);
+        xin -= 0.5;
+        yin -= 0.5;
+        var (ix, iy) = (Floor(xin), Floor(yin));
+        var (dx, dy) = (xin - ix, yin - iy);
+        var row0 = Math.Clamp(iy, 0, height - 1) * width;
+        var (x0, x1) = (Math.Clamp(ix, 0, width - 1), Math.Clamp(ix + 1, 0, width - 1));
+        static double Lerp(double from, double to, double d) => from + (to - from) * d;
+        var v1 = Lerp(pixels[(row0 + x0) * 3 + b], pixels[(row0 + x1) * 3 + b], dx);
+        var v2 = iy + 1 >= 0 && iy + 1 < height ? Lerp(pixels[((iy + 1) * width + x0) * 3 + b], pixels[((iy + 1) * width + x1) * 3 + b], dx) : v1;
+        return (byte)Lerp(v1, v2, dy);
+    }
+
+    /// <summary>
+    /// bicubic_filter32RGB: cubic convolution with a = -1 over four rows of four columns (columns clipped to the
+    /// image, rows past the edge repeating the one before), clipped to 0..255 and truncated.
+    /// </summary>
+    static byte Bicubic(RgbImage image, double xin, double yin, int b)
+    {
+        var (width, height, pixels) = (image.Width, image.Height, image.Pixels);
+        xin -= 0.5;
+        yin -= 0.5;
+        var (ix, iy) = (Floor(xin), Floor(yin));
+        var (dx, dy) = (xin - ix, yin - iy);
+        ix--;
+        iy--;
+        static double Cubic(double v1, double v2, double v3, double v4, double d)
+        {
+            var (p1, p2, p3, p4) = (v2, -v1 + v3, 2 * (v1 - v2) + v3 - v4, -v1 + v2 - v3 + v4);
+            return p1 + d * (p2 + d * (p3 + d * p4));
+        }
+        double Row(int row)
+        {
+            double At(int column) => pixels[(row * width + Math.Clamp(column, 0, width - 1)) * 3 + b];
+            return Cubic(At(ix), At(ix + 1), At(ix + 2), At(ix + 3), dx);
+        }
+        var r1 = Row(Math.Clamp(iy, 0, height - 1));
+        var r2 = iy + 1 >= 0 && iy + 1 < height ? Row(iy + 1) : r1;
+        var r3 = iy + 2 >= 0 && iy + 2 < height ? Row(iy + 2) : r2;
+        var r4 = iy + 3 >= 0 && iy + 3 < height ? Row(iy + 3) : r3;
+        var v = Cubic(r1, r2, r3, r4, dy);
+        return v <= 0.0 ? (byte)0 : v >= 255.0 ? (byte)255 : (byte)v;
     }
 }

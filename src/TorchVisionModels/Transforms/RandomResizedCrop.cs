@@ -5,7 +5,7 @@ namespace TorchVisionModels.Transforms;
 /// <summary>
 /// torchvision's <c>RandomResizedCrop</c> on a PIL image: a random area (a fraction <see cref="scale"/> of the image)
 /// with a random aspect ratio (log-uniform in <see cref="ratio"/>), resized to <see cref="size"/> squared with PIL's
-/// bilinear filter. Draws its random numbers as torchvision does, from <c>generator</c>: the same seed crops the same.
+/// <see cref="interpolation"/> (bilinear unless given). Draws its random numbers as torchvision does, from <c>generator</c>: the same seed crops the same.
 /// </summary>
 /// <param name="size">The output's width and height.</param>
 public sealed record RandomResizedCrop(int size)
@@ -15,6 +15,9 @@ public sealed record RandomResizedCrop(int size)
 
     /// <summary>The range of the crop's aspect ratio (width over height).</summary>
     public (double min, double max) ratio { get; init; } = (3.0 / 4.0, 4.0 / 3.0);
+
+    /// <summary>PIL's resampling filter: Bilinear (torchvision's default) or Bicubic (<see cref="PilResample.Interpolations"/>).</summary>
+    public InterpolationMode interpolation { get; init; } = InterpolationMode.Bilinear;
 
     /// <summary>The crop for an image of <paramref name="width"/> x <paramref name="height"/>: ten tries at a random one, then the central crop.</summary>
     public static (int top, int left, int height, int width) get_params(
@@ -44,6 +47,6 @@ public sealed record RandomResizedCrop(int size)
     {
         var (top, left, height, width) = get_params(image.Width, image.Height, scale, ratio, generator);
         var cropped = image.Crop(left, top, width, height);
-        return (width, height) == (size, size) ? cropped : PilBilinear.Resize(cropped, size, size);
+        return (width, height) == (size, size) ? cropped : PilResample.Resize(cropped, size, size, interpolation);
     }
 }

@@ -6,16 +6,12 @@ namespace TorchVisionModels.Transforms;
 static class ToTensor
 {
     /// <summary>
-    /// The float tensor [3, height, width]: each byte over 255, less its channel's mean, over its channel's std; the
-    /// same float32 operations in the same order as torchvision's, so the same bits. Computed here rather than by
-    /// tensor operations so that loader threads never enter libtorch's thread pool.
-    /// </summary>
-    public static Tensor Normalized(RgbImage image, float[] mean, float[] std) => Normalized(image, mean, std, ChannelOrders.Rgb, meanImage: null);
-
-    /// <summary>
-    /// As <see cref="Normalized(RgbImage, float[], float[])"/>, with the channels taken in <paramref name="channelOrder"/>
-    /// and, when given, <paramref name="meanImage"/> ([3, height, width] in that order) subtracted after the channel's
-    /// mean: the input of networks trained on a mean image, as CNTK's and Caffe's were.
+    /// The float tensor [3, height, width]: each byte over 255, less its channel's mean (and, when given, its pixel's
+    /// value in <paramref name="meanImage"/>), over its channel's std, the channels taken in
+    /// <paramref name="channelOrder"/>; the same float32 operations in the same order as torchvision's ToTensor and
+    /// Normalize, so the same bits. A mean image ([3, height, width] in that order) is the input of networks trained
+    /// on one, as CNTK's and Caffe's were. Computed here rather than by tensor operations so that loader threads never
+    /// enter libtorch's thread pool.
     /// </summary>
     /// <exception cref="ArgumentException">The mean image is not the image's size.</exception>
     public static Tensor Normalized(RgbImage image, float[] mean, float[] std, string channelOrder, float[]? meanImage)

@@ -129,25 +129,31 @@ public class AugmentationParityTests
         Assert.InRange(erased, 1, Seeds.Count() - 1);
     }
 
-    public static TheoryData<string, int, double> Presets()
+    public static TheoryData<string, string, int, double> Presets()
     {
-        var data = new TheoryData<string, int, double>();
+        var data = new TheoryData<string, string, int, double>();
         foreach (var preset in Manifest.GetProperty("presets").EnumerateArray())
-            data.Add(preset.GetProperty("policy").GetString()!, preset.GetProperty("crop").GetInt32(), preset.GetProperty("random_erase_prob").GetDouble());
+            data.Add(preset.GetProperty("policy").GetString()!, preset.GetProperty("interpolation").GetString()!, preset.GetProperty("crop").GetInt32(),
+                preset.GetProperty("random_erase_prob").GetDouble());
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Presets))]
-    public void TrainingPresetWithAugmentationGivesTorchvisionsTensor(string policy, int crop, double randomErase)
+    public void TrainingPresetWithAugmentationGivesTorchvisionsTensor(string policy, string interpolation, int crop, double randomErase)
     {
         var image = Image("preset");
-        var preset = new ClassificationPresetTrain(crop) { auto_augment_policy = policy, random_erase_prob = randomErase };
+        var preset = new ClassificationPresetTrain(crop)
+        {
+            auto_augment_policy = policy,
+            random_erase_prob = randomErase,
+            interpolation = Enum.Parse<InterpolationMode>(interpolation, ignoreCase: true),
+        };
         foreach (var seed in Seeds)
         {
             using var generator = new Generator(seed);
             using var actual = preset.forward(image, generator);
-            Assert.True(Fixtures.BitIdentical(Expected.Value[$"preset.{policy}.{seed}"], actual), $"seed {seed}");
+            Assert.True(Fixtures.BitIdentical(Expected.Value[$"preset.{policy}.{interpolation}.{seed}"], actual), $"seed {seed}");
         }
     }
 

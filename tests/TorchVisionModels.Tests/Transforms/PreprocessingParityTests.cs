@@ -10,19 +10,20 @@ public class PreprocessingParityTests
 
     public static TheoryData<string> Images => new(Fixtures.Strings(Fixtures.Cases.GetProperty("preprocessing")));
 
-    static Tensor Preprocess(string name, int resize)
+    static Tensor Preprocess(string name, int resize, InterpolationMode interpolation)
     {
         var image = ImageFile.Load(Path.Combine(Fixtures.Directory, "images", name));
-        return new ImageClassification(crop_size: 224, resize_size: resize).forward(image);
+        return new ImageClassification(crop_size: 224, resize_size: resize, interpolation: interpolation).forward(image);
     }
 
     [Theory]
     [MemberData(nameof(Images))]
     public void ImagesGiveTorchvisionsTensorExactly(string name)
     {
-        foreach (var (resize, key) in new[] { (256, name), (232, name + "@232") })
+        foreach (var (resize, interpolation, key) in new[]
+            { (256, InterpolationMode.Bilinear, name), (232, InterpolationMode.Bilinear, name + "@232"), (256, InterpolationMode.Bicubic, name + "@bicubic") })
         {
-            using var actual = Preprocess(name, resize);
+            using var actual = Preprocess(name, resize, interpolation);
             Assert.Equal(Expected.Value[key].shape, actual.shape);
             using var difference = (actual - Expected.Value[key]).abs().max();
             Assert.Equal(0f, difference.item<float>());
