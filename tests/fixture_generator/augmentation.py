@@ -1,6 +1,7 @@
 """torchvision 0.14's automatic augmentations on Pillow 9.4's pixels: every operation at every magnitude of the
 spaces that use it (both signs, nearest, bilinear and bicubic), TrivialAugmentWide, RandAugment and the three AutoAugment
-policies per seed, RandomErasing on a normalised tensor per seed, and the reference training preset with them."""
+policies per seed, RandomErasing on a normalised tensor per seed, and the reference training preset with them; and
+AugMix, whose operations run on uint8 tensors: each at every magnitude of its space, and the whole per seed."""
 
 import os
 
@@ -47,7 +48,7 @@ def op_cases(image):
 
 
 def augmentation(directory):
-    arrays, manifest = {}, {"seeds": SEEDS, "images": [], "ops": [], "policies": [], "erasing": [], "presets": []}
+    arrays, manifest = {}, {"seeds": SEEDS, "images": [], "ops": [], "tensor_ops": [], "policies": [], "erasing": [], "presets": []}
     for name, image in images().items():
         image.save(os.path.join(directory, f"augment_{name}.png"))
         manifest["images"].append(name)
@@ -57,7 +58,18 @@ def augmentation(directory):
                 arrays[key] = pixels(autoaugment._apply_op(image, op, magnitude, INTERPOLATIONS[interpolation], None))
                 manifest["ops"].append({"key": key, "image": name, "op": op, "magnitude": magnitude, "interpolation": interpolation})
 
+        # AugMix's operations on the image as a uint8 tensor, as AugMix applies them (tensors take nearest and bilinear).
+        tensor = T.functional.pil_to_tensor(image).unsqueeze(0)
+        space = autoaugment.AugMix()._augmentation_space(10, (image.height, image.width))
+        for op, (magnitudes, signed) in space.items():
+            for magnitude in sorted({float(m) * sign for m in (magnitudes.reshape(-1) if magnitudes.ndim > 0 else [0.0]) for sign in ((1, -1) if signed else (1,))}):
+                for interpolation in (("NEAREST", "BILINEAR") if op in GEOMETRIC else ["NEAREST"]):
+                    key = f"tensor_op.{name}.{len(manifest['tensor_ops'])}"
+                    arrays[key] = autoaugment._apply_op(tensor, op, magnitude, INTERPOLATIONS[interpolation], None)[0].permute(1, 2, 0).contiguous()
+                    manifest["tensor_ops"].append({"key": key, "image": name, "op": op, "magnitude": magnitude, "interpolation": interpolation})
+
         policies = {f"ta_wide.{i}": (lambda i=i: autoaugment.TrivialAugmentWide(interpolation=INTERPOLATIONS[i])) for i in INTERPOLATIONS}
+        policies |= {f"augmix.{i}": (lambda i=i: autoaugment.AugMix(interpolation=INTERPOLATIONS[i])) for i in ("NEAREST", "BILINEAR")}
         policies |= {f"ra.{i}": (lambda i=i: autoaugment.RandAugment(interpolation=INTERPOLATIONS[i])) for i in INTERPOLATIONS}
         policies |= {f"{p.value}.NEAREST": (lambda p=p: autoaugment.AutoAugment(p)) for p in autoaugment.AutoAugmentPolicy}
         for policy, make in policies.items():
@@ -77,7 +89,8 @@ def augmentation(directory):
     # --interpolation), tensor, erase.
     photo = Image.open(os.path.join(SKIMAGE, "chelsea.png")).convert("RGB")
     presets = {"ta_wide": autoaugment.TrivialAugmentWide, "ra": autoaugment.RandAugment,
-               "imagenet": lambda interpolation: autoaugment.AutoAugment(autoaugment.AutoAugmentPolicy.IMAGENET, interpolation)}
+               "imagenet": lambda interpolation: autoaugment.AutoAugment(autoaugment.AutoAugmentPolicy.IMAGENET, interpolation),
+               "augmix": lambda interpolation: autoaugment.AugMix(interpolation=interpolation)}
     for (policy, make), interpolation in [*((p, "bilinear") for p in presets.items()), (("ta_wide", presets["ta_wide"]), "bicubic")]:
         mode = InterpolationMode(interpolation)
         preset = T.Compose([T.RandomResizedCrop(32, interpolation=mode), T.RandomHorizontalFlip(0.5),

@@ -82,7 +82,7 @@ def api_names(directory):
             names |= _members(getattr(torchvision.transforms, name)) | _parameters(getattr(torchvision.transforms, name).__init__)
     # torchvision's references/classification/presets.py, which Debian's python3-torchvision does not install: the
     # training preset's arguments that ClassificationPresetTrain mirrors.
-    names |= {"hflip_prob", "auto_augment_policy", "ra_magnitude", "random_erase_prob"}
+    names |= {"hflip_prob", "auto_augment_policy", "ra_magnitude", "augmix_severity", "random_erase_prob"}
     for builder in cases.ARCHITECTURES:
         names |= _parameters(getattr(resnet, builder))
     names |= _parameters(resnet.ResNet.__init__) | _parameters(resnet.BasicBlock.__init__) | _parameters(resnet.Bottleneck.__init__)

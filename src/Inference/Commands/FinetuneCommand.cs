@@ -49,7 +49,7 @@ static class FinetuneCommand
         var resizeSize = new Option<int?>("--resize-size", "--val-resize-size") { Description = "Validation: shorter side before the center crop (default: the weights' preset, else 256)" };
         var minScale = new Option<double>("--min-scale") { Description = "RandomResizedCrop's smallest area, as a fraction of the image", DefaultValueFactory = _ => 0.08 };
         var interpolation = new Option<string?>("--interpolation") { Description = "PIL's filter for resizing and the augmentations' geometry: bilinear or bicubic (default: the weights' preset, else bilinear)" };
-        var autoAugment = new Option<string?>("--auto-augment") { Description = $"Automatic augmentation: {string.Join(", ", ClassificationPresetTrain.AutoAugmentPolicies)} (RandAugment, TrivialAugmentWide, AutoAugment's policies)" };
+        var autoAugment = new Option<string?>("--auto-augment") { Description = $"Automatic augmentation: {string.Join(", ", ClassificationPresetTrain.AutoAugmentPolicies)} (RandAugment, TrivialAugmentWide, AugMix, AutoAugment's policies)" };
         var raMagnitude = new Option<int>("--ra-magnitude") { Description = "RandAugment's magnitude bin, 0 to 30", DefaultValueFactory = _ => 9 };
         var randomErase = new Option<double>("--random-erase") { Description = "Probability of erasing a random rectangle of each training image", DefaultValueFactory = _ => 0.0 };
         var raReps = new Option<int>("--ra-reps") { Description = "Repeated augmentation: each image this many times an epoch, the epoch cut to a multiple of 256 (1: off)", DefaultValueFactory = _ => 1 };

@@ -94,6 +94,9 @@ public sealed class FineTuningPlan : IDisposable
             throw new OptionException(nameof(options.CropSize), evalPreset.crop_size, "must be at least 1");
         if (evalPreset.resize_size < 1)
             throw new OptionException(nameof(options.ResizeSize), evalPreset.resize_size, "must be at least 1");
+        if (options.AutoAugment == "augmix" && evalPreset.interpolation == InterpolationMode.Bicubic)
+            throw new OptionException(nameof(options.Interpolation), "bicubic", "AugMix's operations run on tensors, which torchvision samples nearest or bilinear",
+                (nameof(options.Interpolation), "bilinear"));
         var trainCrop = options.TrainCropSize ?? evalPreset.crop_size;
         // A mean image fixes the size of what the network sees, in training and in evaluation.
         if (preset.MeanImage is not null)

@@ -43,11 +43,11 @@ sealed record AugmentationOp(string Name, double[]? Magnitudes, bool Signed)
         return [.. values.Select(v => (double)v)];
     }
 
-    /// <summary><c>8 - (arange(bins) / ((bins - 1) / steps)).round().int()</c>: the bits Posterize keeps.</summary>
-    static double[] PosterizeBits(int bins, double steps)
+    /// <summary><c>most - (arange(bins) / ((bins - 1) / steps)).round().int()</c>: the bits Posterize keeps.</summary>
+    static double[] PosterizeBits(int bins, double steps, int most = 8)
     {
         var divisor = (float)((bins - 1) / steps);
-        return [.. Enumerable.Range(0, bins).Select(i => (double)(8 - (int)MathF.Round(i / divisor, MidpointRounding.ToEven)))];
+        return [.. Enumerable.Range(0, bins).Select(i => (double)(most - (int)MathF.Round(i / divisor, MidpointRounding.ToEven)))];
     }
 
     static AugmentationOp WithSign(string name, double end, int bins) => new(name, Linspace(0.0, end, bins), true);
@@ -75,6 +75,20 @@ sealed record AugmentationOp(string Name, double[]? Magnitudes, bool Signed)
         WithSign("Contrast", 0.99, bins), WithSign("Sharpness", 0.99, bins),
         new("Posterize", PosterizeBits(bins, 6), false), new("Solarize", Linspace(255.0, 0.0, bins), false),
         WithoutMagnitude("AutoContrast"), WithoutMagnitude("Equalize"),
+    ];
+
+    /// <summary>
+    /// AugMix's space for an image of <paramref name="width"/> x <paramref name="height"/>: gentler ranges, Posterize
+    /// from 4 bits down, and the colour operations only with <paramref name="allOps"/>.
+    /// </summary>
+    public static AugmentationOp[] AugMix(int bins, int width, int height, bool allOps) =>
+    [
+        WithSign("ShearX", 0.3, bins), WithSign("ShearY", 0.3, bins),
+        WithSign("TranslateX", width / 3.0, bins), WithSign("TranslateY", height / 3.0, bins),
+        WithSign("Rotate", 30.0, bins),
+        new("Posterize", PosterizeBits(bins, 4, most: 4), false), new("Solarize", Linspace(255.0, 0.0, bins), false),
+        WithoutMagnitude("AutoContrast"), WithoutMagnitude("Equalize"),
+        .. allOps ? (AugmentationOp[])[WithSign("Brightness", 0.9, bins), WithSign("Color", 0.9, bins), WithSign("Contrast", 0.9, bins), WithSign("Sharpness", 0.9, bins)] : [],
     ];
 
     /// <summary>torchvision's <c>_apply_op</c>: the operation <paramref name="name"/> at <paramref name="magnitude"/>.</summary>

@@ -15,7 +15,7 @@ namespace TorchVisionModels.Transforms;
 public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob = 0.5)
 {
     /// <summary>The values of <see cref="auto_augment_policy"/>: RandAugment, TrivialAugmentWide, and AutoAugment's policies.</summary>
-    public static readonly IReadOnlyList<string> AutoAugmentPolicies = ["ra", "ta_wide", "imagenet", "cifar10", "svhn"];
+    public static readonly IReadOnlyList<string> AutoAugmentPolicies = ["ra", "ta_wide", "augmix", "imagenet", "cifar10", "svhn"];
 
     /// <summary>The range of the crop's area as a fraction of the image's, torchvision's (0.08, 1.0) by default.</summary>
     public (double min, double max) scale { get; init; } = (0.08, 1.0);
@@ -53,6 +53,9 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
     /// <summary>RandAugment's magnitude bin, with <see cref="auto_augment_policy"/> <c>ra</c>.</summary>
     public int ra_magnitude { get; init; } = 9;
 
+    /// <summary>AugMix's severity, with <see cref="auto_augment_policy"/> <c>augmix</c>.</summary>
+    public int augmix_severity { get; init; } = 3;
+
     /// <summary>The probability of <see cref="RandomErasing"/> on the normalised tensor; 0 for none.</summary>
     public double random_erase_prob { get; init; }
 
@@ -74,6 +77,7 @@ public sealed record ClassificationPresetTrain(int crop_size, double hflip_prob 
         null => image,
         "ra" => new RandAugment(magnitude: ra_magnitude, interpolation: interpolation).forward(image, generator),
         "ta_wide" => new TrivialAugmentWide(interpolation: interpolation).forward(image, generator),
+        "augmix" => new AugMix(severity: augmix_severity, interpolation: interpolation).forward(image, generator),
         var policy => new AutoAugment(Enum.Parse<AutoAugmentPolicy>(policy, ignoreCase: true), interpolation).forward(image, generator),
     };
 }

@@ -169,6 +169,13 @@ static class PilAffine
     /// <summary>One of Geometry.c's filters: the band <c>b</c> of the pixel at (<c>xin</c>, <c>yin</c>), already inside the image.</summary>
     delegate byte Filter(RgbImage image, double xin, double yin, int b);
 
+    /// <summary>The filters' common head: the input pixel whose centre is at or before the point, and the point's offset from it.</summary>
+    static (int x, int y, double dx, double dy) Cell(double xin, double yin)
+    {
+        var (x, y) = (Floor(xin - 0.5), Floor(yin - 0.5));
+        return (x, y, xin - 0.5 - x, yin - 0.5 - y);
+    }
+
     /// <summary>ImagingGenericTransform: each pixel centre mapped to the input, then interpolated there by <paramref name="filter"/> (in double).</summary>
     static void Generic(RgbImage image, double[] a, byte[] output, Filter filter)
     {
@@ -193,10 +200,7 @@ static class PilAffine
     static byte Bilinear(RgbImage image, double xin, double yin, int b)
     {
         var (width, height, pixels) = (image.Width, image.Height, image.Pixels);
-        xin -= 0.5;
-        yin -= 0.5;
-        var (ix, iy) = (Floor(xin), Floor(yin));
-        var (dx, dy) = (xin - ix, yin - iy);
+        var (ix, iy, dx, dy) = Cell(xin, yin);
         var row0 = Math.Clamp(iy, 0, height - 1) * width;
         var (x0, x1) = (Math.Clamp(ix, 0, width - 1), Math.Clamp(ix + 1, 0, width - 1));
         static double Lerp(double from, double to, double d) => from + (to - from) * d;
@@ -212,10 +216,8 @@ static class PilAffine
     static byte Bicubic(RgbImage image, double xin, double yin, int b)
     {
         var (width, height, pixels) = (image.Width, image.Height, image.Pixels);
-        xin -= 0.5;
-        yin -= 0.5;
-        var (ix, iy) = (Floor(xin), Floor(yin));
-        var (dx, dy) = (xin - ix, yin - iy);
+        var (ix, iy, dx, dy) = Cell(xin, yin);
+        // The four columns and rows start one before the cell.
         ix--;
         iy--;
         static double Cubic(double v1, double v2, double v3, double v4, double d)

@@ -21,7 +21,7 @@ public static class functional
     }
 
     /// <summary>torchvision's <c>_get_inverse_affine_matrix</c>: output pixel to input pixel.</summary>
-    static double[] InverseAffineMatrix(double[] center, double angle, int[] translate, double scale, double[] shear)
+    internal static double[] InverseAffineMatrix(double[] center, double angle, int[] translate, double scale, double[] shear)
     {
         const double degToRad = Math.PI / 180.0;
         var (rot, sx, sy) = (angle * degToRad, shear[0] * degToRad, shear[1] * degToRad);

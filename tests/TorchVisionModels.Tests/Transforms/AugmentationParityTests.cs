@@ -44,6 +44,28 @@ public class AugmentationParityTests
         Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} differ:\n{string.Join("\n", failures.Take(30))}");
     }
 
+    [Theory]
+    [MemberData(nameof(ImageNames))]
+    public void AugMixOperationsAtEveryMagnitudeGiveTorchvisionsTensors(string name)
+    {
+        var image = Image(name);
+        using var input = tensor(image.Pixels, [1, image.Height, image.Width, 3]).permute(0, 3, 1, 2);
+        var failures = new List<string>();
+        var cases = Manifest.GetProperty("tensor_ops").EnumerateArray().Where(c => c.GetProperty("image").GetString() == name).ToList();
+        foreach (var c in cases)
+        {
+            var (op, magnitude) = (c.GetProperty("op").GetString()!, c.GetProperty("magnitude").GetDouble());
+            var interpolation = Enum.Parse<InterpolationMode>(c.GetProperty("interpolation").GetString()!, ignoreCase: true);
+            using var scope = NewDisposeScope();
+            var actual = TensorOps.Apply(input, op, magnitude, interpolation).squeeze(0).permute(1, 2, 0).contiguous().data<byte>().ToArray();
+            var expected = Pixels(c.GetProperty("key").GetString()!);
+            if (!expected.AsSpan().SequenceEqual(actual))
+                failures.Add($"{op}({magnitude:R}, {interpolation}): {expected.Zip(actual).Count(p => p.First != p.Second)} of {expected.Length} values differ");
+        }
+        Assert.True(cases.Count > 100, $"{cases.Count} cases");
+        Assert.True(failures.Count == 0, $"{failures.Count} of {cases.Count} differ:\n{string.Join("\n", failures.Take(30))}");
+    }
+
     public static TheoryData<string, string> Policies()
     {
         var data = new TheoryData<string, string>();
@@ -62,6 +84,7 @@ public class AugmentationParityTests
         {
             "ta_wide" => new TrivialAugmentWide(interpolation: interpolation).forward(image, generator),
             "ra" => new RandAugment(interpolation: interpolation).forward(image, generator),
+            "augmix" => new AugMix(interpolation: interpolation).forward(image, generator),
             _ => new AutoAugment(Enum.Parse<AutoAugmentPolicy>(kind, ignoreCase: true), interpolation).forward(image, generator),
         };
     }
@@ -160,7 +183,7 @@ public class AugmentationParityTests
     [Fact]
     public void AnUnknownPolicyIsRefusedByName()
     {
-        var e = Assert.Throws<ArgumentException>(() => new ClassificationPresetTrain(32) { auto_augment_policy = "augmix" });
-        Assert.StartsWith("auto_augment_policy augmix is not one of ra, ta_wide, imagenet, cifar10, svhn", e.Message);
+        var e = Assert.Throws<ArgumentException>(() => new ClassificationPresetTrain(32) { auto_augment_policy = "augmax" });
+        Assert.StartsWith("auto_augment_policy augmax is not one of ra, ta_wide, augmix, imagenet, cifar10, svhn", e.Message);
     }
 }
