@@ -51,6 +51,7 @@ static class FinetuneCommand
         var interpolation = new Option<string?>("--interpolation") { Description = "PIL's filter for resizing and the augmentations' geometry: bilinear or bicubic (default: the weights' preset, else bilinear)" };
         var autoAugment = new Option<string?>("--auto-augment") { Description = $"Automatic augmentation: {string.Join(", ", ClassificationPresetTrain.AutoAugmentPolicies)} (RandAugment, TrivialAugmentWide, AugMix, AutoAugment's policies)" };
         var raMagnitude = new Option<int>("--ra-magnitude") { Description = "RandAugment's magnitude bin, 0 to 30", DefaultValueFactory = _ => 9 };
+        var augmixSeverity = new Option<int>("--augmix-severity") { Description = "AugMix's severity, 1 to 10", DefaultValueFactory = _ => 3 };
         var randomErase = new Option<double>("--random-erase") { Description = "Probability of erasing a random rectangle of each training image", DefaultValueFactory = _ => 0.0 };
         var raReps = new Option<int>("--ra-reps") { Description = "Repeated augmentation: each image this many times an epoch, the epoch cut to a multiple of 256 (1: off)", DefaultValueFactory = _ => 1 };
         var mixupAlpha = new Option<double>("--mixup-alpha") { Description = "Mix batches with mixup at this Beta parameter (0: off)", DefaultValueFactory = _ => 0.0 };
@@ -70,7 +71,7 @@ static class FinetuneCommand
         {
             data, val, valSplit, weights, freeze, recipe, epochs, batchSize, accumulate, lr, headLr, optimizer, momentum, weightDecay,
             normWeightDecay, biasWeightDecay, labelSmoothing, schedule, warmup, warmupMethod, warmupDecay, stepEpochs, gamma, cropSize,
-            trainCropSize, resizeSize, interpolation, minScale, autoAugment, raMagnitude, randomErase, raReps, mixupAlpha, cutmixAlpha, clipGradNorm,
+            trainCropSize, resizeSize, interpolation, minScale, autoAugment, raMagnitude, augmixSeverity, randomErase, raReps, mixupAlpha, cutmixAlpha, clipGradNorm,
             modelEma, modelEmaSteps, modelEmaDecay, workers, threads, device, output, resume, seed,
         };
         foreach (var option in model.Architecture)
@@ -117,6 +118,7 @@ static class FinetuneCommand
                 Interpolation = settings.Get(interpolation),
                 AutoAugment = settings.Get(autoAugment),
                 RaMagnitude = settings.Get(raMagnitude),
+                AugmixSeverity = settings.Get(augmixSeverity),
                 RandomErase = settings.Get(randomErase),
                 RaReps = settings.Get(raReps),
                 Workers = result.GetValue(workers),

@@ -32,6 +32,7 @@ static class OptionNames
         [nameof(FineTuningOptions.AutoAugment)] = "--auto-augment",
         [nameof(FineTuningOptions.Interpolation)] = "--interpolation",
         [nameof(FineTuningOptions.RaMagnitude)] = "--ra-magnitude",
+        [nameof(FineTuningOptions.AugmixSeverity)] = "--augmix-severity",
         [nameof(FineTuningOptions.RandomErase)] = "--random-erase",
         [nameof(FineTuningOptions.RaReps)] = "--ra-reps",
         ["Recipe"] = "--recipe",

@@ -62,6 +62,9 @@ public sealed record FineTuningOptions
     /// <summary>train.py's <c>--ra-magnitude</c>: RandAugment's magnitude bin (of 31).</summary>
     public int RaMagnitude { get; init; } = 9;
 
+    /// <summary>train.py's <c>--augmix-severity</c>: AugMix's magnitude bins, 1 to 10, with <see cref="AutoAugment"/> augmix.</summary>
+    public int AugmixSeverity { get; init; } = 3;
+
     /// <summary>train.py's <c>--random-erase</c>: the probability of erasing a rectangle of each training image.</summary>
     public double RandomErase { get; init; }
 

@@ -52,6 +52,8 @@ public sealed class FineTuningPlan : IDisposable
             throw new OptionException(nameof(options.AutoAugment), policy, $"is not one of {string.Join(", ", ClassificationPresetTrain.AutoAugmentPolicies)}");
         if (options.RaMagnitude is < 0 or > 30)
             throw new OptionException(nameof(options.RaMagnitude), options.RaMagnitude, "must be a bin from 0 to 30");
+        if (options.AugmixSeverity is < 1 or > 10)
+            throw new OptionException(nameof(options.AugmixSeverity), options.AugmixSeverity, "must be from 1 to 10");
         if (options.RandomErase is < 0 or > 1)
             throw new OptionException(nameof(options.RandomErase), options.RandomErase, "must be a probability, from 0 to 1");
         if (options.TrainCropSize is < 1)
@@ -124,6 +126,7 @@ public sealed class FineTuningPlan : IDisposable
             scale = (options.MinScale, 1.0),
             auto_augment_policy = options.AutoAugment,
             ra_magnitude = options.RaMagnitude,
+            augmix_severity = options.AugmixSeverity,
             random_erase_prob = options.RandomErase,
         };
         var train = new ImageFolderLoader(trainSet, trainPreset.forward,

@@ -214,6 +214,7 @@ public class FinetuneCommandTests : IDisposable
         { ["--data", $"{Data}/train", "--clip-grad-norm", "0"], "error: --clip-grad-norm 0: must be more than 0." },
         { ["--data", $"{Data}/train", "--model-ema", "--model-ema-decay", "1"], "error: --model-ema-decay 1: must be between 0 and 1." },
         { ["--data", $"{Data}/train", "--recipe", "v3"], "error: --recipe v3: is not one of torchvision-v2." },
+        { ["--data", $"{Data}/train", "--auto-augment", "augmix", "--augmix-severity", "11"], "error: --augmix-severity 11: must be from 1 to 10." },
         { ["--data", $"{Data}/train", "--interpolation", "lanczos"], "error: --interpolation lanczos: is not one of bilinear, bicubic." },
         { ["--data", $"{Data}/train", "--model", "resnet18", "--weights", "mlnet-resnet18"],
             "error: --model resnet18: the weights mlnet-resnet18 (Microsoft.ML.DnnImageFeaturizer.ResNet18 0.24.0) are ResNet(BasicBlock, [2, 2, 2, 3]); leave the architecture to them." },
