@@ -51,7 +51,7 @@ public sealed record ModelCard(
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<long>? Layers { get; init; }
 
-    /// <summary>The evaluation preprocessing: resize the shorter side, center-crop, normalise; bilinear, as PIL's.</summary>
+    /// <summary>The evaluation preprocessing: resize the shorter side (bilinear or bicubic, as PIL), center-crop, normalise.</summary>
     /// <param name="ResizeSize">The shorter side after resizing.</param>
     /// <param name="CropSize">The side of the center crop.</param>
     /// <param name="Mean">Per-channel mean.</param>
