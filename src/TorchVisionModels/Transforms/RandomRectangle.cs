@@ -15,7 +15,10 @@ static class RandomRectangle
     /// </summary>
     public static IEnumerable<(int byRatio, int againstRatio)> Tries(double area, (double min, double max) scale, (double min, double max) ratio, Generator generator)
     {
-        using var log_ratio = log(tensor(new[] { (float)ratio.min, (float)ratio.max }));
+        // Each tensor held by a variable: a temporary passed straight to a native call can be finalized, and freed, while
+        // the call still reads it (a SIGSEGV on loader threads, under garbage collection).
+        using var ratios = tensor(new[] { (float)ratio.min, (float)ratio.max });
+        using var log_ratio = log(ratios);
         var (logMin, logMax) = (log_ratio.data<float>()[0], log_ratio.data<float>()[1]);
         for (var attempt = 0; attempt < 10; attempt++)
         {
