@@ -53,10 +53,7 @@ public sealed record PretrainedBackbone(string Name, string PackageId, string Pa
     /// <exception cref="WeightsDownloadException">The package is not there and no feed serves it.</exception>
     /// <exception cref="InvalidDataException">A file is missing from the package or its hash differs.</exception>
     public (string Network, string Preprocessing) GetFiles(Action<string>? log = null)
-    {
-        var folder = NuGetPackages.Resolve(PackageId, PackageVersion, log);
-        return (Checked(folder, NetworkFile, NetworkSha256), Checked(folder, PreprocessingFile, PreprocessingSha256));
-    }
+        => (Checked(NetworkFile, NetworkSha256, log), Checked(PreprocessingFile, PreprocessingSha256, log));
 
     /// <summary>
     /// The evaluation preprocessing the network expects, read from the package's preprocessing graph: its channel order
@@ -67,7 +64,8 @@ public sealed record PretrainedBackbone(string Name, string PackageId, string Pa
     /// <exception cref="InvalidDataException">A file is missing, its hash differs, or the graph is not a normalisation.</exception>
     public ImageClassification Transforms(Action<string>? log = null)
     {
-        var normalization = OnnxResNetImport.ReadNormalization(GetFiles(log).Preprocessing);
+        // Only the preprocessing graph is read, so only it is hashed (the network is 64 MB).
+        var normalization = OnnxResNetImport.ReadNormalization(Checked(PreprocessingFile, PreprocessingSha256, log));
         if (normalization.Height != normalization.Width)
             throw new InvalidDataException($"{PreprocessingFile} of {this} has a {normalization.Width}x{normalization.Height} mean image; the center crop is square.");
         const float Scale = 255f;
@@ -87,7 +85,7 @@ public sealed record PretrainedBackbone(string Name, string PackageId, string Pa
     public ResNet Load(long num_classes, NormLayer? norm_layer = null, bool zero_init_residual = false, IReadOnlyList<bool>? replace_stride_with_dilation = null,
         Action<string>? log = null)
     {
-        var file = GetFiles(log).Network;
+        var file = Checked(NetworkFile, NetworkSha256, log);
         using var imported = OnnxResNetImport.ReadNetwork(file);
         if (imported.Block != Block || !imported.Layers.SequenceEqual(Layers))
             throw new InvalidDataException($"{file} holds ResNet({imported.Block.Name}, [{string.Join(", ", imported.Layers)}]), not {ArchitectureName}.");
@@ -109,8 +107,10 @@ public sealed record PretrainedBackbone(string Name, string PackageId, string Pa
         }
     }
 
-    string Checked(string folder, string relative, string sha256)
+    /// <summary>The package's file <paramref name="relative"/>, found or fetched, checked against <paramref name="sha256"/>.</summary>
+    string Checked(string relative, string sha256, Action<string>? log)
     {
+        var folder = NuGetPackages.Resolve(PackageId, PackageVersion, log);
         var path = Path.Combine(folder, relative);
         if (!File.Exists(path))
             throw new InvalidDataException($"{PackageId} {PackageVersion} in {folder} has no {relative}: the folder is damaged. Delete it and run again to fetch the package anew.");

@@ -106,9 +106,9 @@ public sealed record ModelCard(
     /// <param name="Sha256">A SHA-256 of the images (their paths below the folder and their bytes) and the method.</param>
     public sealed record Int8Calibration(string Method, int Images, string Sha256);
 
-    /// <summary>The interpolations a card names, as torchvision's InterpolationMode values spell them.</summary>
+    /// <summary>The interpolations a card names: the preset's (<see cref="PilResample.Interpolations"/>), as torchvision's InterpolationMode values spell them.</summary>
     public static readonly IReadOnlyList<(string Name, TorchSharp.torch.InterpolationMode Mode)> Interpolations =
-        [("bilinear", TorchSharp.torch.InterpolationMode.Bilinear), ("bicubic", TorchSharp.torch.InterpolationMode.Bicubic)];
+        [.. PilResample.Interpolations.Select(mode => (mode.ToString().ToLowerInvariant(), mode))];
 
     static TorchSharp.torch.InterpolationMode InterpolationNamed(string name) => Interpolations.Single(i => i.Name == name).Mode;
 
